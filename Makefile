@@ -1,0 +1,38 @@
+# The two commands anyone needs: `make demo` and `make test`.
+# Both build .venv from nothing on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CATALOG ?= catalog
+CHARTS ?= charts
+CRDS ?= ../shared/crds
+
+.PHONY: demo test setup setup-test bench clean schema
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.'
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+setup: $(VENV)/.installed
+
+setup-test: $(VENV)/.installed-test
+
+demo: setup
+	$(BIN)/catalog-gen validate $(CATALOG)
+
+test: setup-test
+	$(BIN)/python -m pytest -q
+
+schema: setup
+	$(BIN)/catalog-gen schema --write
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

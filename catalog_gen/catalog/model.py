@@ -1,0 +1,359 @@
+"""The catalog leaf model for ``workloadType: OLLAMA_INFERENCE_LOAD``.
+
+This pydantic model is the single source of truth: ``schemas/*.schema.json`` is
+generated from it (``catalog-gen schema --write``) and a test fails when the
+committed file drifts. Validation of user files runs against the JSON Schema
+(with positions); this model is built only from leaves that already passed, so
+its own errors are internal errors, not user findings.
+
+YAML keys are camelCase (as in the seed leaf); Python attributes are snake_case.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from catalog_gen import patterns
+
+WORKLOAD_TYPE = "OLLAMA_INFERENCE_LOAD"
+SCHEMA_ID = "https://catalog-gen.dev/schemas/ollama-inference-load.schema.json"
+
+Quantity = Annotated[
+    Union[Annotated[str, Field(pattern=patterns.QUANTITY)], int, float],
+    Field(description="A Kubernetes quantity such as `500m`, `2`, `4Gi`.", examples=["500m", "4Gi"]),
+]
+Duration = Annotated[
+    str,
+    Field(pattern=patterns.DURATION, description="A Go duration such as `30s`, `5m`, `1h30m`.", examples=["5m"]),
+]
+DNSLabel = Annotated[str, Field(pattern=patterns.DNS_LABEL, max_length=63)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        use_attribute_docstrings=False,
+    )
+
+
+class SizeHint(Strict):
+    """Model size, for tags whose size cannot be inferred from the name (e.g. `phi:latest`)."""
+
+    parameters: str = Field(
+        pattern=patterns.PARAMETER_COUNT,
+        description="Parameter count: `8B`, `0.5B`, `8x7B` (mixture of experts), `350M`.",
+        examples=["8B", "8x7B"],
+    )
+    quantization: str | None = Field(
+        default=None,
+        pattern=patterns.QUANTIZATION,
+        description="Quantization level as Ollama reports it (`Q4_K_M`, `Q8_0`, `F16`). Default `Q4_K_M`.",
+        examples=["Q4_K_M"],
+    )
+
+
+class Modelfile(Strict):
+    """Settings of a custom model, created with `ollama create` as a Modelfile would."""
+
+    from_: str = Field(
+        alias="from",
+        pattern=patterns.MODEL_NAME,
+        max_length=500,
+        description="Base model the custom model is built from; it is pulled first.",
+        examples=["llama3.1:8b"],
+    )
+    system: str | None = Field(default=None, max_length=32768, description="System prompt (`SYSTEM`).")
+    template: str | None = Field(default=None, max_length=32768, description="Prompt template (`TEMPLATE`).")
+    parameters: dict[str, Union[str, int, float, bool, list[str]]] = Field(
+        default_factory=dict,
+        description="Model parameters (`PARAMETER`), e.g. `temperature`, `num_ctx`, `stop`.",
+        examples=[{"temperature": 0.2, "num_ctx": 8192}],
+    )
+
+
+class ModelSpec(Strict):
+    """One model the service serves."""
+
+    name: str = Field(
+        pattern=patterns.MODEL_NAME,
+        max_length=500,
+        description="Ollama model name `[host[:port]/][namespace/]model[:tag]`. For a custom model, the name it is created under.",
+        examples=["llama3.1:8b", "registry.internal:5000/team/coder:1.2"],
+    )
+    digest: str | None = Field(
+        default=None,
+        pattern=patterns.DIGEST,
+        description="Pin: the 64-hex digest `/api/tags` must report for this model. Ollama cannot pull by digest, so the pull is verified after the fact and refused on mismatch.",
+        examples=["a2af6cc3eb7fa8be8504abaf9b04e88f17a119ec3f04a3addf55f92841195f5a"],
+    )
+    keep_warm: bool = Field(
+        default=True,
+        description="Keep the model loaded: loaded at start, re-warmed if evicted, never idle-unloaded.",
+    )
+    kind: Literal["text", "embedding"] = Field(
+        default="text",
+        description="`text` models are warmed and smoke-tested with generate/chat, `embedding` models with embed.",
+    )
+    insecure: bool = Field(default=False, description="Pull over plain HTTP (private registries only).")
+    size: SizeHint | None = Field(default=None, description="Size hint when the tag does not say it.")
+    modelfile: Modelfile | None = Field(default=None, description="Create this model from a base model with these settings.")
+
+
+class GPU(Strict):
+    """Accelerators per pod."""
+
+    count: int = Field(default=0, ge=0, le=16, description="GPUs per pod; 0 runs on CPU.", examples=[1])
+    vendor: Literal["nvidia", "amd", "none"] = Field(
+        default="nvidia",
+        description="GPU vendor: decides the resource name (`nvidia.com/gpu`, `amd.com/gpu`). `none` means CPU only.",
+    )
+    product: str | None = Field(
+        default=None,
+        max_length=63,
+        pattern=patterns.LABEL_VALUE,
+        description="GPU product for node selection (`nvidia.com/gpu.product` / `amd.com/gpu.product-name` label value).",
+        examples=["NVIDIA-A10G", "NVIDIA-GeForce-RTX-5070-Ti"],
+    )
+    vram: Quantity | None = Field(
+        default=None, description="Memory of one GPU, when it cannot be inferred from the product (e.g. `24Gi`)."
+    )
+
+
+class ResourceList(Strict):
+    cpu: Quantity | None = Field(default=None, description="CPU cores (`500m`, `2`).")
+    memory: Quantity | None = Field(default=None, description="Memory (`4Gi`).")
+    ephemeral_storage: Quantity | None = Field(
+        default=None, alias="ephemeral-storage", description="Local scratch storage (`10Gi`)."
+    )
+
+
+class Resources(Strict):
+    requests: ResourceList | None = Field(default=None, description="Resource requests; explicit values win over the preset.")
+    limits: ResourceList | None = Field(default=None, description="Resource limits; explicit values win over the preset.")
+
+
+PresetName = Literal["auto", "cpu-small", "cpu-large", "gpu-small", "gpu-medium", "gpu-large", "multi-gpu"]
+
+
+class Container(Strict):
+    """The serving pods."""
+
+    replicas: int = Field(default=1, ge=0, le=100, description="Pod replicas (ignored when autoscaling is on).")
+    preset: PresetName = Field(
+        default="auto",
+        description="Resource preset. `auto` picks one from the models' estimated memory; explicit `resources` still win.",
+    )
+    resources: Resources | None = Field(default=None, description="Explicit requests/limits of the Ollama container.")
+    node_selector: dict[str, str] = Field(default_factory=dict, description="Extra node selector labels.")
+
+
+class Ollama(Strict):
+    """The Ollama server processes."""
+
+    image: str = Field(
+        default="ollama/ollama", pattern=patterns.IMAGE_REPOSITORY, description="Ollama image repository (no tag)."
+    )
+    version: str = Field(
+        default="0.33.0",
+        pattern=patterns.IMAGE_TAG,
+        description="Ollama image tag. `latest` is refused: pin a version. Also the chart's appVersion.",
+        examples=["0.33.0"],
+    )
+    processes: int = Field(
+        default=1, ge=1, le=16, description="Ollama processes per pod, one per GPU (each its own port, behind the router)."
+    )
+    num_parallel: int | None = Field(
+        default=None, ge=1, le=64, description="`OLLAMA_NUM_PARALLEL`: parallel requests per process. Default from the preset."
+    )
+    context_length: int | None = Field(
+        default=None, ge=256, le=1048576, description="`OLLAMA_CONTEXT_LENGTH`. Default from the preset."
+    )
+    keep_alive: str = Field(
+        default="-1",
+        pattern=patterns.KEEP_ALIVE,
+        description="`OLLAMA_KEEP_ALIVE`: a Go duration or seconds; negative keeps models loaded (the router unloads idle ones).",
+    )
+    flash_attention: bool = Field(default=True, description="`OLLAMA_FLASH_ATTENTION`.")
+    run_as_root: bool = Field(
+        default=False, description="Run Ollama as root (only for images that need it); otherwise uid 1000 with HOME on a volume."
+    )
+    env: dict[Annotated[str, Field(pattern=patterns.ENV_NAME)], str] = Field(
+        default_factory=dict, description="Extra environment variables of the Ollama containers.", examples=[{"OLLAMA_DEBUG": "1"}]
+    )
+
+
+class Cache(Strict):
+    """Where models live on disk."""
+
+    mode: Literal["emptyDir", "pvc", "shared"] = Field(
+        default="emptyDir",
+        description="`emptyDir`: per pod, re-downloaded on restart. `pvc`: one ReadWriteOnce claim per service, kept on uninstall. `shared`: one ReadWriteMany claim written only by a loader Job.",
+    )
+    size: Quantity | None = Field(default=None, description="Volume size; default the models' size plus headroom.")
+    storage_class: str | None = Field(default=None, pattern=patterns.DNS_SUBDOMAIN, description="StorageClass of the claim.")
+    existing_claim: str | None = Field(
+        default=None, pattern=patterns.DNS_SUBDOMAIN, description="Use this existing PersistentVolumeClaim instead of creating one."
+    )
+
+
+class SecretRef(Strict):
+    name: str = Field(pattern=patterns.DNS_SUBDOMAIN, description="Secret name.")
+    key: str = Field(default="api-keys", pattern=patterns.SECRET_KEY, description="Key holding one API key per line.")
+
+
+class Image(Strict):
+    repository: str = Field(pattern=patterns.IMAGE_REPOSITORY, description="Image repository (no tag).")
+    tag: str = Field(pattern=patterns.IMAGE_TAG, description="Image tag; `latest` is refused.")
+
+
+class Router(Strict):
+    """The model-aware router sidecar in front of the Ollama processes."""
+
+    enabled: bool = Field(default=True, description="Put the router in front of Ollama; Ollama then listens on loopback only.")
+    image: Image = Field(
+        default_factory=lambda: Image(repository="ghcr.io/catalog-gen/catalog-gen", tag="0.1.0"),
+        description="Router image (the catalog-gen image); usually set in `_defaults.yaml`.",
+    )
+    queue_limit: int = Field(default=32, ge=0, le=10000, description="Requests that may wait for a slot; past it, 429.")
+    queue_timeout: Duration = Field(default="30s", description="Longest wait for a slot; past it, 503.")
+    concurrency_per_process: int | None = Field(
+        default=None, ge=1, le=64, description="Slots per Ollama process; default `ollama.numParallel`."
+    )
+    idle_unload: Duration = Field(default="15m", description="Unload models that are not kept warm after this idle time.")
+    api_key_secret: SecretRef | None = Field(default=None, description="Secret with API keys; requests then need `Authorization: Bearer`.")
+    max_body_size: Quantity = Field(default="16Mi", description="Largest request body; larger gets 413.")
+
+
+class GatewayRef(Strict):
+    name: str = Field(pattern=patterns.DNS_SUBDOMAIN, description="Gateway name.")
+    namespace: str | None = Field(default=None, pattern=patterns.DNS_LABEL, description="Gateway namespace; default the service's.")
+    section_name: str | None = Field(default=None, pattern=patterns.DNS_SUBDOMAIN, description="Listener to attach to.")
+
+
+class TLS(Strict):
+    enabled: bool = Field(default=False, description="Serve HTTPS with a certificate from cert-manager.")
+    issuer: str | None = Field(default=None, pattern=patterns.DNS_SUBDOMAIN, description="cert-manager issuer name.")
+    issuer_kind: Literal["ClusterIssuer", "Issuer"] = Field(default="ClusterIssuer", description="cert-manager issuer kind.")
+
+
+class Ingress(Strict):
+    """How traffic reaches the service from outside the cluster."""
+
+    enabled: bool = Field(default=False, description="Expose the service outside the cluster.")
+    host: str | None = Field(default=None, max_length=253, description="Host name (RFC 1123).", examples=["llm.example.com"])
+    api: Literal["gateway", "ingress"] = Field(default="gateway", description="Gateway API (HTTPRoute) or a plain Ingress.")
+    paths: list[Annotated[str, Field(pattern=patterns.HTTP_PATH)]] = Field(
+        default_factory=lambda: ["/"], min_length=1, description="Path prefixes routed to the service."
+    )
+    gateway: GatewayRef | None = Field(default=None, description="Attach to this existing Gateway instead of creating one.")
+    gateway_class_name: str = Field(
+        default="default", pattern=patterns.DNS_SUBDOMAIN, description="Class of the Gateway the chart creates (when `gateway` is unset)."
+    )
+    ingress_class_name: str | None = Field(default=None, pattern=patterns.DNS_SUBDOMAIN, description="IngressClass (api `ingress`).")
+    tls: TLS = Field(default_factory=TLS, description="TLS through cert-manager.")
+    request_timeout: Duration = Field(default="600s", description="Route timeout; long enough for streamed answers.")
+    allow_from_namespaces: list[Annotated[str, Field(pattern=patterns.DNS_LABEL)]] = Field(
+        default_factory=list,
+        description="Namespaces allowed by the NetworkPolicy to reach the service port; default the gateway's namespace.",
+    )
+
+
+class Autoscaling(Strict):
+    """Scale on the router's queue depth, not CPU."""
+
+    enabled: bool = Field(default=False, description="Create a KEDA ScaledObject (or HPA).")
+    min_replicas: int = Field(default=1, ge=0, le=100, description="Fewest replicas; 0 only with `scaleToZero`.")
+    max_replicas: int = Field(default=3, ge=1, le=100, description="Most replicas.")
+    target_queue_depth: int = Field(default=4, ge=1, le=1000, description="Queue depth per replica that triggers a scale-up.")
+    scale_to_zero: bool = Field(default=False, description="Allow 0 replicas when idle.")
+    engine: Literal["keda", "hpa"] = Field(default="keda", description="KEDA ScaledObject or a plain HPA on the same metric.")
+
+
+class Objectives(Strict):
+    ttft_ms: int | None = Field(default=None, ge=1, description="Time to first token objective (ms).")
+    e2e_ms: int | None = Field(default=None, ge=1, description="End-to-end latency objective (ms).")
+    itl_ms: int | None = Field(default=None, ge=1, description="Inter-token latency objective (ms, p95).")
+    tokens_per_second: float | None = Field(default=None, gt=0, description="Lowest acceptable output tokens/s.")
+
+
+class Smoke(Strict):
+    """Post-deploy checks run by `catalog-gen smoke` and the PostSync Job."""
+
+    prompt: str = Field(default="Reply with one word: hello.", max_length=4096, description="Prompt sent to each text model.")
+    timeout_seconds: int = Field(default=120, ge=1, le=3600, description="Timeout of one request.")
+    warmup_seconds: int = Field(default=600, ge=0, le=7200, description="How long to wait for the service to report ready.")
+    concurrency: int = Field(default=4, ge=1, le=256, description="Requests sent at once in the concurrency check.")
+    objectives: Objectives = Field(default_factory=Objectives, description="Latency objectives checked by the streaming check.")
+
+
+class Ownership(Strict):
+    """Service-catalog ownership (Backstage)."""
+
+    owner: str | None = Field(default=None, max_length=253, description="Owning team (`group:ml-platform`).")
+    lifecycle: Literal["experimental", "production", "deprecated"] = Field(
+        default="experimental", description="Backstage lifecycle."
+    )
+    system: str | None = Field(default=None, max_length=253, description="Backstage system the service belongs to.")
+
+
+class OllamaInferenceLoad(Strict):
+    """A catalog leaf: one Ollama inference service in one environment."""
+
+    model_config = ConfigDict(
+        title="OLLAMA_INFERENCE_LOAD catalog leaf",
+        json_schema_extra={"$id": SCHEMA_ID, "$schema": "https://json-schema.org/draft/2020-12/schema"},
+    )
+
+    workload_type: Literal["OLLAMA_INFERENCE_LOAD"] = Field(description="Kind of workload this leaf describes.")
+    service_name: str = Field(
+        pattern=patterns.DNS_LABEL,
+        max_length=40,
+        description="Service name: the Helm release and the prefix of every object name (RFC 1123 label, at most 40 characters so derived names fit).",
+        examples=["ollama-phi"],
+    )
+    service_catalog: str = Field(
+        pattern=patterns.DNS_LABEL, max_length=63, description="Catalog group the service belongs to.", examples=["ml-inference"]
+    )
+    namespace: str = Field(pattern=patterns.DNS_LABEL, max_length=63, description="Kubernetes namespace.", examples=["ml-workloads"])
+    environment: str = Field(
+        pattern=patterns.DNS_LABEL, max_length=20, description="Environment (`dev`, `staging`, `prod`).", examples=["dev"]
+    )
+    model: str | None = Field(
+        default=None,
+        pattern=patterns.MODEL_NAME,
+        max_length=500,
+        description="Shorthand for one model: `model: phi:latest` is `models: [{name: phi:latest}]`. Use either, not both.",
+        examples=["phi:latest"],
+    )
+    models: list[ModelSpec] | None = Field(default=None, min_length=1, max_length=32, description="Models the service serves.")
+    gpu: GPU = Field(default_factory=GPU, description="Accelerators per pod.")
+    container: Container = Field(default_factory=Container, description="Replicas, preset and resources.")
+    ollama: Ollama = Field(default_factory=Ollama, description="Ollama image, version and server settings.")
+    cache: Cache = Field(default_factory=Cache, description="Model cache volume.")
+    router: Router = Field(default_factory=Router, description="Router sidecar.")
+    ingress: Ingress = Field(default_factory=Ingress, description="External access.")
+    autoscaling: Autoscaling = Field(default_factory=Autoscaling, description="Autoscaling on queue depth.")
+    smoke: Smoke = Field(default_factory=Smoke, description="Post-deploy smoke checks.")
+    ownership: Ownership = Field(default_factory=Ownership, description="Service-catalog ownership.")
+
+    @model_validator(mode="after")
+    def _one_model_form(self) -> "OllamaInferenceLoad":
+        if (self.model is None) == (self.models is None):
+            raise ValueError("set exactly one of `model` and `models`")
+        return self
+
+    @property
+    def model_specs(self) -> list[ModelSpec]:
+        """The models, with the `model` shorthand expanded."""
+        if self.models is not None:
+            return list(self.models)
+        return [ModelSpec(name=self.model)]
+
+
+LEAF_MODELS: dict[str, type[Strict]] = {WORKLOAD_TYPE: OllamaInferenceLoad}

@@ -1,0 +1,169 @@
+"""Command line entry point: subcommands, arguments, output and exit codes; nothing else.
+
+Heavy modules are imported inside the command that needs them, so
+`catalog-gen validate` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from catalog_gen import __version__
+from catalog_gen.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CatalogGenError, has_errors
+
+FORMATS = ("text", "json", "github", "junit", "sarif")
+
+
+def _write_output(text: str, output: str | None) -> None:
+    if output:
+        from catalog_gen.fsutil import atomic_write_text
+
+        atomic_write_text(Path(output), text)
+    else:
+        sys.stdout.write(text)
+
+
+def _report(findings, fmt: str, tool: str, files: int, output: str | None) -> int:
+    from catalog_gen import report
+
+    color = fmt == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    ctx = report.ReportContext(tool=tool, files_checked=files, color=color, sarif_hint=os.environ.get("CATALOG_GEN_SARIF", ""))
+    _write_output(report.render(findings, fmt, ctx), output)
+    return EXIT_FINDINGS if has_errors(findings) else EXIT_OK
+
+
+# --- validate / schema -------------------------------------------------------------------------
+
+
+def _add_validate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", default=["catalog"], help="leaf files or catalog folders (default: catalog/)")
+    p.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    p.add_argument("--output", "-o", help="write the report to this file instead of stdout")
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    from catalog_gen.catalog.validate import validate_paths
+
+    result = validate_paths([Path(p) for p in args.paths])
+    return _report(result.findings, args.format, "validate", result.files_checked, args.output)
+
+
+def _add_schema_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workload-type", default="OLLAMA_INFERENCE_LOAD", help="workloadType whose schema to print")
+    p.add_argument("--write", action="store_true", help="regenerate schemas/ from the model (maintainers)")
+
+
+def _run_schema(args: argparse.Namespace) -> int:
+    from catalog_gen.catalog import schema
+
+    if args.write:
+        for path in schema.write_schemas():
+            print(f"wrote {path}")
+        return EXIT_OK
+    sys.stdout.write(schema.schema_text(args.workload_type))
+    return EXIT_OK
+
+
+# --- lint / checks (lint helper owns these two sections) ---------------------------------------
+
+
+def _add_lint_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("charts", nargs="*", default=["charts"])
+
+
+def _run_lint(args: argparse.Namespace) -> int:
+    raise CatalogGenError("lint is not built yet")
+
+
+def _add_checks_args(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _run_checks(args: argparse.Namespace) -> int:
+    raise CatalogGenError("checks is not built yet")
+
+
+# --- router (router helper owns this section) --------------------------------------------------
+
+
+def _add_router_args(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _run_router(args: argparse.Namespace) -> int:
+    raise CatalogGenError("router is not built yet")
+
+
+# --- smoke (smoke helper owns this section) ----------------------------------------------------
+
+
+def _add_smoke_args(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _run_smoke(args: argparse.Namespace) -> int:
+    raise CatalogGenError("smoke is not built yet")
+
+
+# --- table of subcommands ---------------------------------------------------------------------
+
+COMMANDS = {
+    "validate": ("check catalog leaves against the schema and the catalog rules", _add_validate_args, _run_validate),
+    "schema": ("print the JSON Schema of a workloadType", _add_schema_args, _run_schema),
+    "lint": ("lint rendered charts: real Helm, strict Kubernetes and CRD schemas, policies", _add_lint_args, _run_lint),
+    "checks": ("list the lint checks", _add_checks_args, _run_checks),
+    "router": ("run the model-aware router in front of Ollama processes", _add_router_args, _run_router),
+    "smoke": ("run post-deploy smoke checks derived from a leaf against a live service", _add_smoke_args, _run_smoke),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="catalog-gen",
+        description="Catalog leaves to Helm charts for Ollama inference services. "
+        "Exit codes: 0 clean, 1 findings/failed checks, 2 usage or internal error.",
+    )
+    parser.add_argument("--version", action="version", version=f"catalog-gen {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_text, add_args, run) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add_args(p)
+        p.set_defaults(run=run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse prints its own message; usage errors are exit 2
+        return int(exc.code or 0) if exc.code in (0, None) else EXIT_USAGE
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.run(args)
+    except CatalogGenError as err:
+        print(f"catalog-gen {args.command}: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print(f"catalog-gen {args.command}: interrupted; nothing was changed", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug of ours: say so plainly, no traceback unless asked
+        if os.environ.get("CATALOG_GEN_DEBUG"):
+            raise
+        print(
+            f"catalog-gen {args.command}: internal error: {type(exc).__name__}: {exc}\n"
+            "  hint: this is a bug in catalog-gen; rerun with CATALOG_GEN_DEBUG=1 for the traceback and report it",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

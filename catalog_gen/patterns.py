@@ -1,0 +1,50 @@
+"""Regular expressions shared by the leaf schema and the semantic checks.
+
+Each is written once, anchored, and valid both as an ECMA-262 pattern (JSON
+Schema, editors) and as a Python / Rust regex (pydantic). ``FRIENDLY`` maps a
+pattern to the words used when a value does not match it, so a schema error
+reads "is not a Kubernetes quantity" instead of echoing the regex.
+"""
+
+from __future__ import annotations
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+QUANTITY = r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?[0-9]+))?$"
+DURATION = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"
+KEEP_ALIVE = r"^-?([0-9]+|([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+)$"
+DIGEST = r"^[a-f0-9]{64}$"
+# [host[:port]/][namespace/]model[:tag]; every part starts with a letter, digit or `_`.
+MODEL_NAME = (
+    r"^([A-Za-z0-9_][A-Za-z0-9_.:-]{0,349}/)?([A-Za-z0-9_][A-Za-z0-9_-]{0,79}/)?"
+    r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,79})?$"
+)
+PARAMETER_COUNT = r"^([0-9]+x)?[0-9]+(\.[0-9]+)?[MBT]$"
+QUANTIZATION = r"^[A-Za-z0-9_]{2,16}$"
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+SECRET_KEY = r"^[-._a-zA-Z0-9]+$"
+IMAGE_REPOSITORY = r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
+IMAGE_TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+HTTP_PATH = r"^/[A-Za-z0-9/._~%!$&'()*+,;=:@-]*$"
+
+FRIENDLY: dict[str, tuple[str, str]] = {
+    DNS_LABEL: ("is not a valid RFC 1123 label", "use lower-case letters, digits and '-', starting and ending with a letter or digit"),
+    DNS_SUBDOMAIN: ("is not a valid RFC 1123 name", "use lower-case letters, digits, '-' and '.'"),
+    LABEL_VALUE: ("is not a valid label value", "use letters, digits, '-', '_' and '.', at most 63 characters"),
+    QUANTITY: ("is not a Kubernetes quantity", "write a number with an optional suffix, e.g. 500m, 2, 4Gi"),
+    DURATION: ("is not a duration", "write a Go duration such as 30s, 5m or 1h30m"),
+    KEEP_ALIVE: ("is not a keep-alive value", "write seconds (300), a duration (5m) or a negative value to keep forever"),
+    DIGEST: ("is not a model digest", "use the 64 lower-case hex characters `ollama list` / /api/tags show, without `sha256:`"),
+    MODEL_NAME: (
+        "is not a valid Ollama model name",
+        "use [host[:port]/][namespace/]model[:tag] with letters, digits, '_', '-', '.'; no '@sha256:' (pin with `digest:`)",
+    ),
+    PARAMETER_COUNT: ("is not a parameter count", "write e.g. 8B, 0.5B, 350M or 8x7B"),
+    QUANTIZATION: ("is not a quantization level", "write it as Ollama reports it, e.g. Q4_K_M, Q8_0, F16"),
+    ENV_NAME: ("is not a valid environment variable name", "use letters, digits and '_', not starting with a digit"),
+    SECRET_KEY: ("is not a valid Secret key", "use letters, digits, '-', '_' and '.'"),
+    IMAGE_REPOSITORY: ("is not an image repository", "write e.g. ollama/ollama or registry.example.com/team/image, without a tag"),
+    IMAGE_TAG: ("is not an image tag", "write a version such as 0.33.0"),
+    HTTP_PATH: ("is not an HTTP path prefix", "start with '/' and use URL-safe characters"),
+}
