@@ -277,7 +277,7 @@ class Autoscaling(Strict):
 
 class Objectives(Strict):
     ttft_ms: int | None = Field(default=None, ge=1, description="Time to first token objective (ms).")
-    e2e_ms: int | None = Field(default=None, ge=1, description="End-to-end latency objective (ms).")
+    e2e_ms: int | None = Field(default=None, alias="e2eMs", ge=1, description="End-to-end latency objective (ms).")
     itl_ms: int | None = Field(default=None, ge=1, description="Inter-token latency objective (ms, p95).")
     tokens_per_second: float | None = Field(default=None, gt=0, description="Lowest acceptable output tokens/s.")
 

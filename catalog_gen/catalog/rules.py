@@ -1,0 +1,263 @@
+"""Semantic rules of a single leaf, beyond what the JSON Schema can say.
+
+Rules are data in a registry: ``RULES`` maps a code to (description, function).
+A rule receives a `LeafView` (the merged leaf with schema defaults on read and
+positions for findings) and yields findings. They run only on leaves that
+passed the schema, so they may trust types.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Callable, Iterator
+
+from catalog_gen import patterns
+from catalog_gen.catalog import schema as schema_module
+from catalog_gen.catalog.load import Document
+from catalog_gen.errors import Finding, Severity
+from catalog_gen.quantity import parse_quantity
+
+RESERVED_NAMESPACES = {"kube-system", "kube-public", "kube-node-lease"}
+MANAGED_ENV = {
+    "OLLAMA_HOST": "the chart binds each Ollama process to its own port",
+    "OLLAMA_MODELS": "the chart points it at the model cache volume",
+    "OLLAMA_NUM_PARALLEL": "set `ollama.numParallel` instead",
+    "OLLAMA_CONTEXT_LENGTH": "set `ollama.contextLength` instead",
+    "OLLAMA_KEEP_ALIVE": "set `ollama.keepAlive` instead",
+    "OLLAMA_FLASH_ATTENTION": "set `ollama.flashAttention` instead",
+    "OLLAMA_NOPRUNE": "the chart sets it for shared caches",
+    "HOME": "the chart points it at a writable volume",
+}
+_HOST = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_DNS_LABEL = re.compile(patterns.DNS_LABEL)
+
+
+@dataclasses.dataclass
+class LeafView:
+    doc: Document
+    schema: dict
+
+    def get(self, *path: str | int):
+        """The value at a path, or the schema default when the leaf does not set it."""
+        node = self.doc.data
+        for token in path:
+            if isinstance(node, dict) and token in node:
+                node = node[token]
+            elif isinstance(node, list) and isinstance(token, int) and token < len(node):
+                node = node[token]
+            else:
+                return schema_module.subschema(self.schema, self.schema, [str(t) for t in path]).get("default")
+        return node
+
+    def has(self, *path: str) -> bool:
+        node = self.doc.data
+        for token in path:
+            if not isinstance(node, dict) or token not in node:
+                return False
+            node = node[token]
+        return True
+
+    def finding(self, pointer: str, code: str, message: str, hint: str, *, key: bool = False,
+                severity: Severity = Severity.ERROR) -> Finding:
+        pos = self.doc.where(pointer, key=key)
+        return Finding(pos.file, pos.line, pos.column, pointer, code, severity, message, hint)
+
+    def model_entries(self) -> list[tuple[str, dict]]:
+        """(pointer, model mapping) for every model, with the `model` shorthand expanded."""
+        if self.has("models"):
+            return [(f"/models/{i}", m) for i, m in enumerate(self.doc.data["models"])]
+        if self.has("model"):
+            return [("/model", {"name": self.doc.data["model"]})]
+        return []
+
+
+Rule = Callable[[LeafView], Iterator[Finding]]
+RULES: dict[str, tuple[str, Rule]] = {}
+
+
+def rule(code: str, description: str):
+    def register(fn: Rule) -> Rule:
+        RULES[code] = (description, fn)
+        return fn
+
+    return register
+
+
+def semantic_findings(doc: Document, schema: dict) -> list[Finding]:
+    view = LeafView(doc, schema)
+    return [finding for _, fn in RULES.values() for finding in fn(view)]
+
+
+# --- the rules -----------------------------------------------------------------------------------
+
+
+@rule("leaf.model-form", "Exactly one of `model` (shorthand) and `models` is set.")
+def _model_form(v: LeafView):
+    if v.has("model") and v.has("models"):
+        yield v.finding("/models", "leaf.model-form", "both `model` and `models` are set",
+                        "keep one: move the `model` value into `models` as `- name: ...`", key=True)
+    elif not v.has("model") and not v.has("models"):
+        yield v.finding("", "leaf.model-form", "no model: set `model` or `models`",
+                        "add `model: llama3.2:1b` or a `models:` list")
+
+
+def normalized_model_name(name: str) -> str:
+    """Ollama's matching: case-insensitive, default host/namespace/tag filled in."""
+    name = name.lower()
+    parts = name.split("/")
+    last = parts[-1]
+    if ":" not in last:
+        last += ":latest"
+    parts[-1] = last
+    if len(parts) == 1:
+        parts = ["registry.ollama.ai", "library"] + parts
+    elif len(parts) == 2:
+        parts = ["registry.ollama.ai"] + parts
+    return "/".join(parts)
+
+
+@rule("leaf.model-duplicate", "A model appears once per leaf (Ollama matches names case-insensitively).")
+def _model_duplicate(v: LeafView):
+    seen: dict[str, str] = {}
+    for pointer, model in v.model_entries():
+        key = normalized_model_name(model["name"])
+        if key in seen:
+            yield v.finding(pointer + "/name" if pointer != "/model" else pointer, "leaf.model-duplicate",
+                            f"model {model['name']!r} is listed twice (also at {seen[key]})",
+                            "remove one entry; `phi` and `phi:latest` are the same model")
+        else:
+            seen[key] = pointer
+
+
+@rule("leaf.model-name", "Model names follow Ollama's rules: a host of at most 350 characters and at most three parts.")
+def _model_name(v: LeafView):
+    for pointer, model in v.model_entries():
+        name = model["name"]
+        where = pointer + "/name" if pointer != "/model" else pointer
+        if name.count("/") > 2:
+            yield v.finding(where, "leaf.model-name", f"model name {name!r} has more than three `/`-separated parts",
+                            "use [host[:port]/][namespace/]model[:tag]")
+        base = (model.get("modelfile") or {}).get("from")
+        if base and normalized_model_name(base) == normalized_model_name(name):
+            yield v.finding(pointer + "/modelfile/from", "leaf.model-name",
+                            f"custom model {name!r} is built from itself",
+                            "give the custom model its own name, e.g. `support-bot:1`")
+
+
+@rule("leaf.image-tag", "Images are pinned: no `latest` tag.")
+def _image_tag(v: LeafView):
+    for path in (("ollama", "version"), ("router", "image", "tag")):
+        value = v.get(*path)
+        if isinstance(value, str) and value.lower() == "latest":
+            yield v.finding("/" + "/".join(path), "leaf.image-tag", f"`{'.'.join(path)}` is `latest`, which moves under you",
+                            "pin a version such as 0.33.0")
+
+
+@rule("leaf.gpu", "GPU count, vendor and Ollama processes per pod agree (one process per GPU).")
+def _gpu(v: LeafView):
+    count = v.get("gpu", "count")
+    vendor = v.get("gpu", "vendor")
+    processes = v.get("ollama", "processes")
+    if vendor == "none" and count:
+        yield v.finding("/gpu/vendor", "leaf.gpu", f"`gpu.vendor` is none but `gpu.count` is {count}",
+                        "set `gpu.vendor: nvidia` (or amd), or `gpu.count: 0` for CPU")
+    if processes > 1:
+        if count and count % processes:
+            yield v.finding("/ollama/processes", "leaf.gpu",
+                            f"{processes} Ollama processes cannot share {count} GPU(s) evenly",
+                            "run one process per GPU: set `ollama.processes` to `gpu.count` or a divisor of it")
+        if not v.get("router", "enabled"):
+            yield v.finding("/ollama/processes", "leaf.gpu",
+                            f"{processes} Ollama processes need the router to balance between them",
+                            "set `router.enabled: true` or `ollama.processes: 1`")
+    if v.get("gpu", "product") and not count:
+        yield v.finding("/gpu/product", "leaf.gpu", "`gpu.product` is set but `gpu.count` is 0",
+                        "set `gpu.count`, or remove `gpu.product`", severity=Severity.WARNING)
+
+
+@rule("leaf.resources", "Requests do not exceed limits.")
+def _resources(v: LeafView):
+    resources = v.get("container", "resources") or {}
+    requests = resources.get("requests") or {}
+    limits = resources.get("limits") or {}
+    for name in ("cpu", "memory", "ephemeral-storage"):
+        if name in requests and name in limits and requests[name] is not None and limits[name] is not None:
+            if parse_quantity(requests[name]) > parse_quantity(limits[name]):
+                yield v.finding(f"/container/resources/requests/{name}", "leaf.resources",
+                                f"`{name}` request {requests[name]} is above its limit {limits[name]}",
+                                "raise the limit or lower the request; Kubernetes rejects the pod otherwise")
+
+
+@rule("leaf.namespace", "Services do not go into Kubernetes' own namespaces.")
+def _namespace(v: LeafView):
+    namespace = v.get("namespace")
+    if namespace in RESERVED_NAMESPACES:
+        yield v.finding("/namespace", "leaf.namespace", f"namespace {namespace!r} is reserved for Kubernetes itself",
+                        "use a namespace of your own, e.g. ml-workloads")
+
+
+@rule("leaf.cache", "Cache settings fit the cache mode.")
+def _cache(v: LeafView):
+    mode = v.get("cache", "mode")
+    if mode == "emptyDir":
+        for key in ("existingClaim", "storageClass"):
+            if v.has("cache", key):
+                yield v.finding(f"/cache/{key}", "leaf.cache", f"`cache.{key}` has no effect with `cache.mode: emptyDir`",
+                                "set `cache.mode: pvc` (or shared), or remove the key", key=True)
+    if v.has("cache", "existingClaim") and v.has("cache", "storageClass"):
+        yield v.finding("/cache/storageClass", "leaf.cache", "`cache.storageClass` is ignored with `cache.existingClaim`",
+                        "remove one of them", key=True, severity=Severity.WARNING)
+
+
+@rule("leaf.ingress", "Ingress has a valid host; TLS names an issuer.")
+def _ingress(v: LeafView):
+    enabled = v.get("ingress", "enabled")
+    host = v.get("ingress", "host")
+    if enabled and not host:
+        yield v.finding("/ingress", "leaf.ingress", "`ingress.enabled` is true but `ingress.host` is not set",
+                        "add `host: llm.example.com` under `ingress`", key=True)
+    if host and (not _HOST.match(host) or any(len(label) > 63 for label in host.split("."))):
+        yield v.finding("/ingress/host", "leaf.ingress", f"`ingress.host` {host!r} is not a valid RFC 1123 host name",
+                        "use lower-case letters, digits, '-' and '.', e.g. llm.example.com (a leading `*.` is allowed)")
+    if v.get("ingress", "tls", "enabled"):
+        if not v.get("ingress", "tls", "issuer"):
+            yield v.finding("/ingress/tls", "leaf.ingress", "TLS is enabled but no cert-manager issuer is named",
+                            "add `issuer: letsencrypt-prod` under `ingress.tls`", key=True)
+        if not enabled:
+            yield v.finding("/ingress/tls", "leaf.ingress", "TLS is enabled but `ingress.enabled` is false",
+                            "enable ingress or drop the TLS settings", key=True, severity=Severity.WARNING)
+    if v.has("ingress", "gateway") and v.get("ingress", "api") == "ingress":
+        yield v.finding("/ingress/gateway", "leaf.ingress", "`ingress.gateway` is ignored with `ingress.api: ingress`",
+                        "remove `gateway`, or use `api: gateway`", key=True)
+
+
+@rule("leaf.autoscaling", "Autoscaling bounds are coherent.")
+def _autoscaling(v: LeafView):
+    if not v.get("autoscaling", "enabled"):
+        return
+    low, high = v.get("autoscaling", "minReplicas"), v.get("autoscaling", "maxReplicas")
+    if low > high:
+        yield v.finding("/autoscaling/minReplicas", "leaf.autoscaling", f"`minReplicas` {low} is above `maxReplicas` {high}",
+                        "make minReplicas <= maxReplicas")
+    if low == 0 and not v.get("autoscaling", "scaleToZero"):
+        yield v.finding("/autoscaling/minReplicas", "leaf.autoscaling", "`minReplicas` is 0 but `scaleToZero` is false",
+                        "set `scaleToZero: true`, or `minReplicas: 1`")
+    if v.get("autoscaling", "scaleToZero") and not v.get("router", "enabled"):
+        yield v.finding("/autoscaling/scaleToZero", "leaf.autoscaling", "scale to zero needs the router to hold the first request",
+                        "enable the router, or turn `scaleToZero` off")
+
+
+@rule("leaf.router", "Router settings need the router.")
+def _router(v: LeafView):
+    if v.has("router", "apiKeySecret") and not v.get("router", "enabled"):
+        yield v.finding("/router/apiKeySecret", "leaf.router", "API keys are set but the router is off, so nothing enforces them",
+                        "set `router.enabled: true`", key=True)
+
+
+@rule("leaf.env", "Extra environment does not override what the chart manages.")
+def _env(v: LeafView):
+    for name in sorted(v.get("ollama", "env") or {}):
+        if name in MANAGED_ENV:
+            yield v.finding(f"/ollama/env/{name}", "leaf.env", f"`ollama.env.{name}` is managed by the chart",
+                            MANAGED_ENV[name], key=True)
