@@ -67,6 +67,83 @@ def _run_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- render / plan -----------------------------------------------------------------------------
+
+
+def _add_render_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", default=["catalog"], help="leaf files or catalog folders (default: catalog/)")
+    p.add_argument("--out", default="charts", help="output folder (default: charts/)")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 naming each chart that differs")
+    p.add_argument("--diff", action="store_true", help="with --check: show a unified diff")
+    p.add_argument("--prune", action="store_true", help="remove generated charts whose leaf is gone")
+
+
+def _run_render(args: argparse.Namespace) -> int:
+    from catalog_gen.errors import CatalogInvalid
+    from catalog_gen.render.run import render_catalog
+
+    if args.diff and not args.check:
+        raise CatalogGenError("--diff goes with --check", hint="run `catalog-gen render --check --diff`")
+    out = Path(args.out)
+    try:
+        result = render_catalog([Path(p) for p in args.paths], out, check=args.check, diff=args.diff, prune=args.prune)
+    except CatalogInvalid as invalid:
+        _report(invalid.findings, "text", "validate", 0, None)
+        print(f"catalog-gen render: {invalid}", file=sys.stderr)
+        return EXIT_FINDINGS
+    if args.check:
+        for drift in result.drift:
+            detail = f" ({', '.join(drift.files[:5])}{', ...' if len(drift.files) > 5 else ''})" if drift.files else ""
+            hint = "leaf is gone; run `catalog-gen render --prune`" if drift.status == "stale" else "run `catalog-gen render`"
+            print(f"{out / drift.chart}: {drift.status}{detail}; {hint}")
+            if drift.diff:
+                sys.stdout.write(drift.diff)
+        print(f"render --check: {len(result.charts)} chart(s), {len(result.drift)} differ")
+        return EXIT_FINDINGS if result.drift else EXIT_OK
+    for rel in result.written:
+        print(f"wrote {out / rel}")
+    for rel in result.pruned:
+        print(f"pruned {out / rel}")
+    print(f"render: {len(result.charts)} chart(s), {len(result.written)} written, {len(result.pruned)} pruned")
+    return EXIT_OK
+
+
+def _add_plan_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("leaf", help="a leaf file")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    import json
+
+    from catalog_gen.errors import CatalogInvalid
+    from catalog_gen.render.chart import chart_files
+    from catalog_gen.render.run import plan_leaves
+
+    leaf = Path(args.leaf)
+    if not leaf.is_file():
+        raise CatalogGenError(f"{leaf}: no such leaf file", hint="pass one leaf, e.g. catalog/dev/ollama-phi.yaml")
+    try:
+        plans, _ = plan_leaves([leaf])
+    except CatalogInvalid as invalid:
+        _report(invalid.findings, "text", "validate", 1, None)
+        return EXIT_FINDINGS
+    plan = plans[0]
+    files = sorted(chart_files(plan))
+    if args.format == "json":
+        doc = {"chart": plan.chart_dir, "decisions": [{"topic": t, "decision": d, "why": w} for t, d, w in plan.decisions],
+               "values": plan.values, "files": files}
+        print(json.dumps(doc, indent=2, sort_keys=True))
+        return EXIT_OK
+    print(f"{plan.source} -> charts/{plan.chart_dir}")
+    for topic, decision, why in plan.decisions:
+        print(f"  {topic:8} {decision}\n           because {why}")
+    print("  files:")
+    for name in files:
+        print(f"    {name}")
+    return EXIT_OK
+
+
 # --- lint / checks (lint helper owns these two sections) ---------------------------------------
 
 
@@ -113,6 +190,8 @@ def _run_smoke(args: argparse.Namespace) -> int:
 COMMANDS = {
     "validate": ("check catalog leaves against the schema and the catalog rules", _add_validate_args, _run_validate),
     "schema": ("print the JSON Schema of a workloadType", _add_schema_args, _run_schema),
+    "render": ("render each leaf into a Helm chart (atomic, deterministic)", _add_render_args, _run_render),
+    "plan": ("print every decision derived from a leaf, and why", _add_plan_args, _run_plan),
     "lint": ("lint rendered charts: real Helm, strict Kubernetes and CRD schemas, policies", _add_lint_args, _run_lint),
     "checks": ("list the lint checks", _add_checks_args, _run_checks),
     "router": ("run the model-aware router in front of Ollama processes", _add_router_args, _run_router),

@@ -9,22 +9,28 @@ Which folders count: from the leaf's folder upwards, stopping after the first
 folder that is a repository root (holds `.git`) or is the working directory,
 whichever comes first; so `catalog-gen validate catalog/dev/x.yaml` still sees
 `catalog/_defaults.yaml`.
+
+Each folder's merged defaults are built once (`Cascade`), so a thousand leaves
+in ten folders read and merge each defaults file once, not once per leaf.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from catalog_gen.catalog.load import Document, Pos, escape_pointer
+from catalog_gen.catalog.load import Document, Pos, display_path, escape_pointer, load_document
+from catalog_gen.errors import Finding
 
 DEFAULTS_NAME = "_defaults.yaml"
 
 
 def defaults_chain(leaf: Path, cwd: Path) -> list[Path]:
     """Defaults files that apply to a leaf, farthest first."""
+    return _chain_of_folder(leaf.resolve().parent, cwd.resolve())
+
+
+def _chain_of_folder(folder: Path, cwd: Path) -> list[Path]:
     chain: list[Path] = []
-    folder = leaf.resolve().parent
-    cwd = cwd.resolve()
     while True:
         candidate = folder / DEFAULTS_NAME
         if candidate.is_file():
@@ -68,3 +74,36 @@ def _positions(value, pointer: str, base: Document, top: Document, values: dict[
     elif isinstance(value, list):
         for index, child in enumerate(value):
             _positions(child, f"{pointer}/{index}", base, top, values, keys)
+
+
+class Cascade:
+    """The merged defaults of each folder, built once per folder; problems in defaults files reported once."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd.resolve()
+        self.findings: list[Finding] = []
+        self._files: dict[Path, Document | None] = {}
+        self._folders: dict[Path, Document | None] = {}
+
+    def apply(self, leaf: Document) -> Document:
+        """The leaf over the defaults of its folder (the leaf itself when there are none)."""
+        base = self.defaults_for(leaf.path.resolve().parent)
+        return leaf if base is None else merge(base, leaf)
+
+    def defaults_for(self, folder: Path) -> Document | None:
+        if folder not in self._folders:
+            merged: Document | None = None
+            for path in _chain_of_folder(folder, self.cwd):
+                doc = self._load(path)
+                if doc is not None:
+                    merged = doc if merged is None else merge(merged, doc)
+            self._folders[folder] = merged
+        return self._folders[folder]
+
+    def _load(self, path: Path) -> Document | None:
+        if path not in self._files:
+            doc, problems = load_document(path, display_path(path))
+            self.findings.extend(problems)
+            self._files[path] = doc
+        return self._files[path]
+

@@ -8,12 +8,18 @@ Decisions:
 - Everything that can go wrong with a file becomes a Finding with its line and
   column, never an exception: syntax, duplicate keys, tabs, encoding, size,
   several documents, empty file, top level not a mapping, unsupported tags,
-  alias expansion bombs and recursive aliases.
+  merge keys, `.inf`/`.nan` (JSON has neither), alias expansion bombs and
+  recursive aliases.
+- Tabs are found by libyaml itself (a tab where indentation belongs is a
+  syntax error that we name `yaml.tab`); a tab inside a block scalar, such as
+  a system prompt, is content and stays allowed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 import re
 from pathlib import Path
 
@@ -40,12 +46,21 @@ except ImportError:  # pragma: no cover
             Composer.__init__(self)
 
 
+_PLAIN = "tag:catalog-gen,2024:plain"  # a plain, untagged scalar: resolved later by YAML 1.2 core rules
+
+
 class _Loader(_Parser, yaml.resolver.BaseResolver):
     """Parser + composer with no implicit tag resolution (we apply YAML 1.2 core rules)."""
 
     def __init__(self, stream):
         _Parser.__init__(self, stream)
         yaml.resolver.BaseResolver.__init__(self)
+
+    def resolve(self, kind, value, implicit):
+        # `implicit[0]` is true only for a plain scalar without a tag; `!!str 123` stays the string "123".
+        if kind is yaml.ScalarNode and implicit[0]:
+            return _PLAIN
+        return yaml.resolver.BaseResolver.resolve(self, kind, value, implicit)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -79,6 +94,14 @@ class Document:
             p = p.rsplit("/", 1)[0]
 
 
+def display_path(path: Path) -> str:
+    """A path as shown to users: relative to the working directory where possible."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return str(path)
+
+
 def escape_pointer(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
@@ -95,6 +118,7 @@ _FALSE = {"false", "False", "FALSE"}
 
 _STR = "tag:yaml.org,2002:str"
 _KNOWN_TAGS = {
+    _PLAIN,
     _STR,
     "tag:yaml.org,2002:int",
     "tag:yaml.org,2002:float",
@@ -155,7 +179,7 @@ class _Builder:
                     node,
                     pointer,
                     "yaml.alias-bomb",
-                    f"the document expands to more than {MAX_NODES} nodes (anchors and aliases multiplying)",
+                    f"the document expands to more than {MAX_NODES} values (aliases of anchors multiply them)",
                     "write the values out instead of nesting aliases; a leaf needs no more than a few hundred values",
                 )
             return None
@@ -177,29 +201,35 @@ class _Builder:
 
     def scalar(self, node: yaml.ScalarNode, pointer: str):
         tag = node.tag
-        if not node.style and tag == _STR:  # plain, untagged: YAML 1.2 core rules
-            return resolve_plain(node.value)
-        if tag == _STR:
-            return node.value
-        value = resolve_plain(node.value)
-        expected = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}[tag.rsplit(":", 1)[1]]
-        if not isinstance(value, expected) or (tag.endswith("int") and isinstance(value, bool)):
-            self.finding(node, pointer, "yaml.tag", f"{node.value!r} is not a valid {tag.rsplit(':', 1)[1]}", "fix the value or drop the tag")
+        if tag == _PLAIN:
+            value = resolve_plain(node.value)
+        elif tag == _STR:
+            value = node.value
+        else:
+            value = resolve_plain(node.value)
+            name = tag.rsplit(":", 1)[1]
+            expected = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}[name]
+            if not isinstance(value, expected) or (name in ("int", "float") and isinstance(value, bool)):
+                self.finding(node, pointer, "yaml.tag", f"{node.value!r} is not a valid {name}", "fix the value or drop the tag")
+                return None
+            value = float(value) if name == "float" else value
+        if isinstance(value, float) and not math.isfinite(value):
+            self.finding(node, pointer, "yaml.non-finite", f"{node.value} is not a finite number; JSON and Kubernetes have no such value",
+                         "write a finite number, or quote it if a string is meant")
             return None
-        return float(value) if tag.endswith("float") else value
+        return value
 
     def mapping(self, node: yaml.MappingNode, pointer: str, stack: tuple[int, ...]) -> dict:
         result: dict = {}
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge" or (not key_node.style and key_node.value == "<<"):
+            if key_node.tag == "tag:yaml.org,2002:merge" or (key_node.tag == _PLAIN and key_node.value == "<<"):
                 self.finding(key_node, pointer, "yaml.merge-key", "merge keys (`<<`) are not part of YAML 1.2", "write the keys out, or move shared values to _defaults.yaml")
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 self.finding(key_node, pointer, "yaml.key", "a mapping key must be a plain string", "use a string key")
                 continue
-            key = key_node.value if key_node.style else resolve_plain(key_node.value)
-            if not isinstance(key, str):
-                key = key_node.value  # keys are strings in our documents: `1: x` is the key "1"
+            # keys are strings in our documents: `1: x` is the key "1", `null: x` the key "null"
+            key = key_node.value
             child = f"{pointer}/{escape_pointer(key)}"
             if key in result:
                 first = self.keys[child]
@@ -229,17 +259,44 @@ def _decode(raw: bytes, display: str) -> tuple[str | None, list[Finding]]:
         ]
 
 
-def _first_tab(text: str) -> tuple[int, int] | None:
-    for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.lstrip(" ")
-        if stripped.startswith("\t"):
-            return number, len(line) - len(stripped) + 1
-    return None
+def _line_column(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of a character index."""
+    line_start = text.rfind("\n", 0, index) + 1
+    return text.count("\n", 0, index) + 1, index - line_start + 1
+
+
+def _is_tab_at(text: str, line: int, column: int) -> bool:
+    """Whether the character at a 0-based mark is a tab (libyaml's marks count characters)."""
+    lines = text.split("\n")
+    return 0 <= line < len(lines) and 0 <= column < len(lines[line]) and lines[line][column] == "\t"
+
+
+def _syntax_finding(text: str, display: str, exc: yaml.YAMLError) -> Finding:
+    """A libyaml error as a finding; a tab where indentation belongs gets its own code."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        if mark is not None and _is_tab_at(text, mark.line, mark.column):
+            return Finding(display, mark.line + 1, mark.column + 1, "", "yaml.tab", Severity.ERROR,
+                           "a tab is used for indentation; YAML allows only spaces", "replace the tab with spaces")
+        problem = exc.problem or exc.context or "invalid YAML"
+        context = exc.context_mark
+        if context is not None and exc.context and "end of stream" in problem:
+            # an unclosed quote or bracket: where it opens helps more than the end of the file
+            mark, problem = context, f"{exc.context} that is never closed"
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        return Finding(display, line, column, "", "yaml.syntax", Severity.ERROR, f"YAML syntax error: {problem}",
+                       "check indentation, quotes and the `key: value` form around this place")
+    if isinstance(exc, yaml.reader.ReaderError):
+        line, column = _line_column(text, exc.position)
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        return Finding(display, line, column, "", "yaml.syntax", Severity.ERROR,
+                       f"YAML syntax error: {exc.reason} ({char})", "remove the control character")
+    return Finding(display, 0, 0, "", "yaml.syntax", Severity.ERROR, f"YAML error: {exc}", "fix the YAML syntax")
 
 
 def load_document(path: Path, display: str | None = None) -> tuple[Document | None, list[Finding]]:
     """Read one YAML file. Returns the document (None when unusable) and findings."""
-    display = display or str(path)
+    display = display or display_path(path)
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -254,26 +311,16 @@ def load_document(path: Path, display: str | None = None) -> tuple[Document | No
         return None, findings
     if text.startswith("\ufeff"):
         text = text[1:]
-    tab = _first_tab(text)
-    if tab:
-        return None, [Finding(display, tab[0], tab[1], "", "yaml.tab", Severity.ERROR,
-                              "a tab is used for indentation; YAML allows only spaces", "replace the tab with spaces")]
     loader = _Loader(text)
     try:
         root = _single_node(loader, display, findings)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        problem = exc.problem or exc.context or "invalid YAML"
-        return None, [Finding(display, line, column, "", "yaml.syntax", Severity.ERROR, f"YAML syntax error: {problem}",
-                              "check indentation, quotes and the `key: value` form around this place")]
     except yaml.YAMLError as exc:
-        return None, [Finding(display, 0, 0, "", "yaml.syntax", Severity.ERROR, f"YAML error: {exc}", "fix the YAML syntax")]
+        return None, [_syntax_finding(text, display, exc)]
     finally:
         loader.dispose()
     if findings:
         return None, findings
-    if root is None:
+    if root is None or (root.tag == _PLAIN and root.value == ""):  # no document, or `---` alone
         return None, [Finding(display, 0, 0, "", "yaml.empty", Severity.ERROR, "the file is empty",
                               "write a leaf (see `catalog-gen new`) or delete the file")]
     if not isinstance(root, yaml.MappingNode):

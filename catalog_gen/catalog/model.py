@@ -22,7 +22,7 @@ WORKLOAD_TYPE = "OLLAMA_INFERENCE_LOAD"
 SCHEMA_ID = "https://catalog-gen.dev/schemas/ollama-inference-load.schema.json"
 
 Quantity = Annotated[
-    Union[Annotated[str, Field(pattern=patterns.QUANTITY)], int, float],
+    Union[Annotated[str, Field(pattern=patterns.QUANTITY)], Annotated[int, Field(ge=0)], Annotated[float, Field(ge=0)]],
     Field(description="A Kubernetes quantity such as `500m`, `2`, `4Gi`.", examples=["500m", "4Gi"]),
 ]
 Duration = Annotated[
@@ -184,7 +184,11 @@ class Ollama(Strict):
         default=False, description="Run Ollama as root (only for images that need it); otherwise uid 1000 with HOME on a volume."
     )
     env: dict[Annotated[str, Field(pattern=patterns.ENV_NAME)], str] = Field(
-        default_factory=dict, description="Extra environment variables of the Ollama containers.", examples=[{"OLLAMA_DEBUG": "1"}]
+        default_factory=dict,
+        description="Extra environment variables of the Ollama containers.",
+        examples=[{"OLLAMA_DEBUG": "1"}],
+        # pydantic emits only `patternProperties`, which lets other names through; close it
+        json_schema_extra={"additionalProperties": False},
     )
 
 

@@ -220,6 +220,9 @@ def _ingress(v: LeafView):
     if host and (not _HOST.match(host) or any(len(label) > 63 for label in host.split("."))):
         yield v.finding("/ingress/host", "leaf.ingress", f"`ingress.host` {host!r} is not a valid RFC 1123 host name",
                         "use lower-case letters, digits, '-' and '.', e.g. llm.example.com (a leading `*.` is allowed)")
+    elif host and host.rsplit(".", 1)[-1].isdigit():
+        yield v.finding("/ingress/host", "leaf.ingress", f"`ingress.host` {host!r} is an IP address, not a host name",
+                        "Ingress and HTTPRoute hosts must be DNS names; use a name such as llm.example.com")
     if v.get("ingress", "tls", "enabled"):
         if not v.get("ingress", "tls", "issuer"):
             yield v.finding("/ingress/tls", "leaf.ingress", "TLS is enabled but no cert-manager issuer is named",

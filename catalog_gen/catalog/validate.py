@@ -18,7 +18,7 @@ import jsonschema_rs
 from catalog_gen import patterns
 from catalog_gen.catalog import defaults as cascade
 from catalog_gen.catalog import index, rules, schema
-from catalog_gen.catalog.load import Document, load_document
+from catalog_gen.catalog.load import Document, display_path, load_document
 from catalog_gen.errors import Finding, Severity, UsageError
 
 LEAF_SUFFIXES = (".yaml", ".yml")
@@ -43,29 +43,35 @@ class ValidationResult:
     leaves: list[Leaf]
 
 
-def display_path(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:  # another drive (Windows)
-        return str(path)
-
-
 def collect_leaf_files(paths: list[Path]) -> list[Path]:
-    """Leaf files under the given paths, sorted; `_`-prefixed files and hidden folders are not leaves."""
+    """Leaf files under the given paths, sorted.
+
+    Files whose name starts with `_` and hidden folders are not leaves (hidden
+    folders such as `.git` and `.venv` are not even walked). A `_defaults.yaml`
+    named on its own stands for the leaves beneath it, so a pre-commit hook
+    that passes only changed files still checks what a defaults change affects.
+    """
     found: set[Path] = set()
     for path in paths:
-        if path.is_file():
+        if path.is_file() and path.name == cascade.DEFAULTS_NAME:
+            found.update(_leaves_under(path.parent))
+        elif path.is_file():
             found.add(path)
         elif path.is_dir():
-            for candidate in path.rglob("*"):
-                rel = candidate.relative_to(path).parts
-                if any(part.startswith(".") for part in rel):
-                    continue
-                if candidate.suffix in LEAF_SUFFIXES and not candidate.name.startswith("_") and candidate.is_file():
-                    found.add(candidate)
+            found.update(_leaves_under(path))
         else:
             raise UsageError(f"{path}: no such file or folder", hint="pass a leaf file or a catalog folder (default: catalog/)")
     return sorted(found)
+
+
+def _leaves_under(folder: Path) -> list[Path]:
+    leaves = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in names:
+            if name.endswith(LEAF_SUFFIXES) and not name.startswith(("_", ".")):
+                leaves.append(Path(root, name))
+    return leaves
 
 
 class _Validators:
@@ -79,33 +85,23 @@ class _Validators:
 
 
 def validate_paths(paths: list[Path]) -> ValidationResult:
+    """Every finding of every leaf under `paths`: YAML, schema, semantic rules, then rules across leaves."""
     files = collect_leaf_files(paths)
-    cwd = Path.cwd()
     findings: list[Finding] = []
     leaves: list[Leaf] = []
-    defaults_docs: dict[Path, Document | None] = {}
+    layers = cascade.Cascade(Path.cwd())
     validators = _Validators()
     for path in files:
         doc, problems = load_document(path, display_path(path))
         findings.extend(problems)
         if doc is None:
             continue
-        chain = cascade.defaults_chain(path, cwd)
-        merged: Document | None = None
-        for defaults_path in chain:
-            if defaults_path not in defaults_docs:
-                ddoc, dproblems = load_document(defaults_path, display_path(defaults_path))
-                findings.extend(dproblems)
-                defaults_docs[defaults_path] = ddoc
-            ddoc = defaults_docs[defaults_path]
-            if ddoc is not None:
-                merged = ddoc if merged is None else cascade.merge(merged, ddoc)
-        if merged is not None:
-            doc = cascade.merge(merged, doc)
+        doc = layers.apply(doc)
         leaf_findings, workload_type = validate_document(doc, validators)
         findings.extend(leaf_findings)
         if workload_type and not any(f.severity is Severity.ERROR for f in leaf_findings):
             leaves.append(Leaf(doc, workload_type))
+    findings.extend(layers.findings)
     findings.extend(index.cross_leaf_findings(leaves))
     # a defaults file shared by many leaves must not repeat one problem per leaf
     unique = sorted(set(findings), key=Finding.sort_key)
@@ -115,21 +111,20 @@ def validate_paths(paths: list[Path]) -> ValidationResult:
 def validate_document(doc: Document, validators: _Validators) -> tuple[list[Finding], str | None]:
     data = doc.data
     workload_type = data.get("workloadType")
+    known = schema.known_workload_types()
     if workload_type is None:
-        pos = doc.where("")
+        pos = doc.where("/workloadType", key=True)
+        what = "`workloadType` is empty" if "workloadType" in data else "missing required key `workloadType`"
         return [Finding(pos.file, pos.line, pos.column, "/workloadType", "leaf.workload-type", Severity.ERROR,
-                        "missing required key `workloadType`",
-                        f"add `workloadType: {schema.known_workload_types()[0]}` as the first line")], None
-    if workload_type not in schema.SCHEMA_FILES:
+                        f"{what} (known: {', '.join(known)})", f"add `workloadType: {known[0]}` as the first line")], None
+    if not isinstance(workload_type, str) or workload_type not in schema.SCHEMA_FILES:
         pos = doc.where("/workloadType")
-        known = schema.known_workload_types()
         close = difflib.get_close_matches(str(workload_type), known, n=1, cutoff=0.5)
         hint = f"did you mean {close[0]}?" if close else f"known workload types: {', '.join(known)}"
         return [Finding(pos.file, pos.line, pos.column, "/workloadType", "leaf.workload-type", Severity.ERROR,
                         f"unknown workloadType {workload_type!r} (known: {', '.join(known)})", hint)], None
     leaf_schema = schema.load(workload_type)
-    findings = [schema_finding(doc, leaf_schema, error) for error in validators.get(workload_type).iter_errors(data)]
-    findings = [f for group in findings for f in group]
+    findings = [f for error in validators.get(workload_type).iter_errors(data) for f in schema_findings(doc, leaf_schema, error)]
     if not findings:
         findings.extend(rules.semantic_findings(doc, leaf_schema))
     return findings, workload_type
@@ -152,69 +147,142 @@ def dotted(pointer: str) -> str:
     return f"`{out}`"
 
 
-def _patterns_of(root: dict, node: dict) -> list[str]:
-    node = schema.resolve_ref(root, node)
-    found = [node["pattern"]] if "pattern" in node else []
-    for branch in node.get("anyOf", []):
-        found += _patterns_of(root, branch)
-    return found
+def value_at(data, tokens: list[str]):
+    """The value at a path of the leaf (the YAML value, not the schema library's copy of it)."""
+    for token in tokens:
+        data = data[int(token)] if isinstance(data, list) else data[token]
+    return data
 
 
 def _type_name(value) -> str:
     if value is None:
-        return "null"
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a mapping"}[type(value)]
+        return "empty"
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a mapping"}[type(value)]
 
 
-def schema_finding(doc: Document, root: dict, error) -> list[Finding]:
-    kind = type(error.kind).__name__
-    pointer = to_pointer(error.instance_path)
+def _kind(error) -> str:
+    return type(error.kind).__name__
+
+
+def _is_type_miss(error, path: list) -> bool:
+    return _kind(error) == "Type" and list(error.instance_path) == path
+
+
+def leaf_errors(error) -> list:
+    """Descend an anyOf error to the errors of the branch the user meant.
+
+    Branches whose only complaint is the type at the anyOf's own place are
+    the wrong branch (`null` for an optional mapping, `integer` for a quantity
+    written as a string). Of the others, the one that got furthest into the
+    value wins. When every branch is a type miss, the anyOf error itself is
+    the finding (a type error listing every accepted type).
+    """
+    if _kind(error) not in ("AnyOf", "OneOfNotValid"):
+        return [error]
+    path = list(error.instance_path)
+    branches = [branch for branch in error.kind.context if branch and not all(_is_type_miss(e, path) for e in branch)]
+    if not branches:
+        return [error]
+    best = max(branches, key=lambda branch: max(len(list(e.instance_path)) for e in branch))
+    return [leaf for e in best for leaf in leaf_errors(e)]
+
+
+def _accepted_types(error) -> list[str]:
+    if _kind(error) == "Type":
+        return [str(t) for t in error.kind.types]
+    if _kind(error) in ("AnyOf", "OneOfNotValid"):
+        return [t for branch in error.kind.context for e in branch for t in _accepted_types(e)]
+    return []
+
+
+def schema_findings(doc: Document, root: dict, error) -> list[Finding]:
+    return [f for leaf in leaf_errors(error) for f in _schema_finding(doc, root, leaf)]
+
+
+def _type_hint(value, expected: list[str], description: str) -> str:
+    if isinstance(value, str) and "boolean" in expected and value.lower() in ("yes", "no", "on", "off", "y", "n"):
+        return f"YAML 1.2 reads `{value}` as a string; write true or false"
+    if isinstance(value, str) and value.strip() and value.lower() in ("true", "false") and "boolean" in expected:
+        return "remove the quotes: true or false"
+    if isinstance(value, str) and ("integer" in expected or "number" in expected) and _looks_numeric(value):
+        return "remove the quotes around the number"
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and "string" in expected:
+        return f'quote it: "{value}"'
+    return description
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _schema_finding(doc: Document, root: dict, error) -> list[Finding]:
+    kind = _kind(error)
     tokens = [str(t) for t in error.instance_path]
+    pointer = to_pointer(tokens)
     here = schema.subschema(root, root, tokens)
+    desc = here.get("description", "")
+    value = value_at(doc.data, tokens)
+    where = dotted(pointer)
 
     def make(ptr: str, code: str, message: str, hint: str = "", key: bool = False) -> Finding:
         pos = doc.where(ptr, key=key)
         return Finding(pos.file, pos.line, pos.column, ptr, code, Severity.ERROR, message, hint)
 
     if kind == "AdditionalProperties":
-        allowed = sorted(here.get("properties", {}))
         out = []
+        names = here.get("patternProperties", {})
+        allowed = sorted(here.get("properties", {}))
         for name in error.kind.unexpected:
+            child = f"{pointer}/{name.replace('~', '~0').replace('/', '~1')}"
+            if names:  # a map whose keys follow a pattern (environment variable names)
+                what, how = patterns.FRIENDLY.get(next(iter(names)), ("is not an allowed key", desc))
+                out.append(make(child, "schema.format", f"key `{name}` in {where} {what}", how, key=True))
+                continue
             close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
             hint = f"did you mean `{close[0]}`?" if close else f"allowed keys here: {', '.join(allowed)}"
-            child = f"{pointer}/{name.replace('~', '~0').replace('/', '~1')}"
-            out.append(make(child, "schema.unknown-key", f"unknown key `{name}` in {dotted(pointer)}", hint, key=True))
+            out.append(make(child, "schema.unknown-key", f"unknown key `{name}` in {where}", hint, key=True))
         return out
     if kind == "Required":
         prop = error.kind.property
-        desc = here.get("properties", {}).get(prop, {})
-        desc = schema.resolve_ref(root, desc).get("description", "") if desc else ""
-        return [make(pointer, "schema.required", f"missing required key `{prop}` in {dotted(pointer)}",
-                     f"add `{prop}:`" + (f" ({desc})" if desc else ""), key=True)]
+        prop_schema = here.get("properties", {}).get(prop, {})
+        prop_desc = schema.resolve_ref(root, prop_schema).get("description", "") if prop_schema else ""
+        return [make(pointer, "schema.required", f"missing required key `{prop}` in {where}",
+                     f"add `{prop}:`" + (f" ({prop_desc})" if prop_desc else ""), key=True)]
     if kind == "Enum":
         options = [str(o) for o in error.kind.options]
-        close = difflib.get_close_matches(str(error.instance), options, n=1, cutoff=0.5)
+        close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
         hint = f"did you mean `{close[0]}`?" if close else f"use one of: {', '.join(options)}"
-        return [make(pointer, "schema.enum", f"{dotted(pointer)} is {error.instance!r}, not one of: {', '.join(options)}", hint)]
-    if kind in ("Pattern", "AnyOf"):
-        for pattern in _patterns_of(root, here):
-            if pattern in patterns.FRIENDLY and isinstance(error.instance, str):
-                what, how = patterns.FRIENDLY[pattern]
-                return [make(pointer, "schema.format", f"{dotted(pointer)}: {error.instance!r} {what}", how)]
-    if kind == "Type" or (kind == "AnyOf" and not isinstance(error.instance, str)):
-        expected = here.get("type") or [b.get("type") for b in here.get("anyOf", []) if b.get("type")]
-        desc = here.get("description", "")
-        return [make(pointer, "schema.type", f"{dotted(pointer)} must be {_expected_words(expected)}, not {_type_name(error.instance)}",
-                     desc)]
-    desc = here.get("description", "")
+        return [make(pointer, "schema.enum", f"{where} is {value!r}, not one of: {', '.join(options)}", hint)]
+    if kind == "Pattern":
+        what, how = patterns.FRIENDLY.get(error.kind.pattern, ("does not have the expected form", desc))
+        return [make(pointer, "schema.format", f"{where}: {value!r} {what}", how)]
+    if kind in ("Type", "AnyOf", "OneOfNotValid"):
+        expected = list(dict.fromkeys(_accepted_types(error)))
+        return [make(pointer, "schema.type", f"{where} must be {_expected_words(expected)}, not {_type_name(value)}",
+                     _type_hint(value, expected, desc))]
+    if kind in ("Minimum", "Maximum", "ExclusiveMinimum", "ExclusiveMaximum"):
+        limit = error.kind.limit
+        bound = {"Minimum": f"at least {limit}", "Maximum": f"at most {limit}",
+                 "ExclusiveMinimum": f"more than {limit}", "ExclusiveMaximum": f"less than {limit}"}[kind]
+        return [make(pointer, "schema.range", f"{where} is {value}; it must be {bound}", desc)]
+    if kind in ("MinLength", "MaxLength"):
+        limit = error.kind.limit
+        bound = f"at least {limit}" if kind == "MinLength" else f"at most {limit}"
+        return [make(pointer, "schema.length", f"{where} is {len(value)} characters long; it must be {bound}", desc)]
+    if kind in ("MinItems", "MaxItems"):
+        limit = error.kind.limit
+        bound = f"at least {limit}" if kind == "MinItems" else f"at most {limit}"
+        return [make(pointer, "schema.length", f"{where} has {len(value)} item(s); it must have {bound}", desc)]
     message = error.message.replace('"', "'")
-    return [make(pointer, f"schema.{kind[0].lower()}{kind[1:]}", f"{dotted(pointer)}: {message}", desc)]
+    return [make(pointer, "schema.invalid", f"{where}: {message}", desc)]
 
 
-def _expected_words(expected) -> str:
+def _expected_words(expected: list[str]) -> str:
     names = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
              "object": "a mapping", "array": "a list", "null": "empty"}
-    if isinstance(expected, str):
-        expected = [expected]
-    words = [names.get(e, e) for e in expected if e != "null"] or ["a value"]
+    words = [names.get(e, e) for e in expected if e != "null"] or ["empty"]
     return " or ".join(dict.fromkeys(words))

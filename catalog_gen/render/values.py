@@ -1,0 +1,172 @@
+"""values.yaml with a `# --` comment on every value, and the values.schema.json Helm enforces.
+
+Strings are written as JSON strings, which are valid YAML double-quoted
+scalars: whatever a leaf string holds (quotes, newlines, `{{ }}`, `$(...)`),
+Helm reads back exactly that string. Keys that YAML 1.1 (Helm's parser) could
+read as something else are quoted too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from catalog_gen import patterns
+
+_PLAIN_KEY = re.compile(r"^[a-z][a-zA-Z0-9]*$")
+_YAML11_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+
+# Values whose keys are free-form (user keys), with the schema of their entries.
+FREE_FORM = {
+    "ollama.extraEnv": {"type": "string"},
+    "nodeSelector": {"type": "string"},
+    "podAnnotations": {"type": "string"},
+}
+# Values Kubernetes validates itself; kept open here.
+OPEN = {"ollama.resources", "pull.resources", "router.resources", "tolerations"}
+# Extra constraints, so a `--set` override cannot smuggle what the leaf schema would refuse.
+CONSTRAINTS = {
+    "image.repository": {"pattern": patterns.IMAGE_REPOSITORY},
+    "image.tag": {"pattern": patterns.IMAGE_TAG, "not": {"const": "latest"}},
+    "image.pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]},
+    "router.image.repository": {"pattern": patterns.IMAGE_REPOSITORY},
+    "router.image.tag": {"pattern": patterns.IMAGE_TAG, "not": {"const": "latest"}},
+    "router.image.pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]},
+    "cache.mode": {"enum": ["emptyDir", "pvc", "shared"]},
+    "cache.size": {"pattern": patterns.QUANTITY},
+    "cache.storageClass": {"pattern": r"^$|" + patterns.DNS_SUBDOMAIN},
+    "cache.existingClaim": {"pattern": r"^$|" + patterns.DNS_SUBDOMAIN},
+    "ingress.api": {"enum": ["gateway", "ingress"]},
+    "ingress.host": {"pattern": r"^$|^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},
+    "ingress.tls.issuerKind": {"enum": ["ClusterIssuer", "Issuer"]},
+    "ingress.requestTimeout": {"pattern": patterns.DURATION},
+    "ollama.keepAlive": {"pattern": patterns.KEEP_ALIVE},
+    "ollama.processes": {"minimum": 1, "maximum": 16},
+    "replicaCount": {"minimum": 0},
+}
+MODEL_ITEM = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "pattern": patterns.MODEL_NAME, "description": "Ollama model name."},
+        "digest": {"type": ["string", "null"], "pattern": patterns.DIGEST, "description": "Digest pin (64 hex) or null."},
+        "keepWarm": {"type": "boolean", "description": "Keep the model loaded."},
+        "kind": {"enum": ["text", "embedding"], "description": "text or embedding."},
+        "insecure": {"type": "boolean", "description": "Pull over plain HTTP."},
+        "modelfile": {"type": "string", "description": "Modelfile of a custom model; empty for pulled models."},
+    },
+}
+
+
+def _key(key: str) -> str:
+    if _PLAIN_KEY.match(key) and key.lower() not in _YAML11_WORDS:
+        return key
+    return json.dumps(key, ensure_ascii=False)
+
+
+def _scalar(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _emit(value, indent: int, path: str, docs: dict[str, str], out: list[str]) -> None:
+    pad = " " * indent
+    for key, child in value.items():
+        child_path = f"{path}.{key}" if path else key
+        doc = docs.get(child_path)
+        if doc:
+            out.append(f"{pad}# -- {doc}")
+        _emit_entry(_key(key), child, indent, child_path, docs, out)
+        if indent == 0:
+            out.append("")
+
+
+def _emit_entry(label: str, value, indent: int, path: str, docs: dict[str, str], out: list[str]) -> None:
+    pad = " " * indent
+    if isinstance(value, dict) and value:
+        out.append(f"{pad}{label}:")
+        _emit(value, indent + 2, path, docs, out)
+    elif isinstance(value, list) and value:
+        out.append(f"{pad}{label}:")
+        for item in value:
+            _emit_item(item, indent + 2, out)
+    elif isinstance(value, dict):
+        out.append(f"{pad}{label}: {{}}")
+    elif isinstance(value, list):
+        out.append(f"{pad}{label}: []")
+    else:
+        out.append(f"{pad}{label}: {_scalar(value)}")
+
+
+def _emit_item(item, indent: int, out: list[str]) -> None:
+    pad = " " * indent
+    if isinstance(item, dict) and item:
+        lines: list[str] = []
+        _emit(item, indent + 2, "", {}, lines)
+        first = lines[0]
+        out.append(f"{pad}- {first[indent + 2:]}")
+        out.extend(lines[1:])
+    else:
+        out.append(f"{pad}- {_scalar(item) if not isinstance(item, (dict, list)) else json.dumps(item)}")
+
+
+def values_yaml(values: dict, docs: dict[str, str], header: str) -> str:
+    out = [f"# {line}" if line else "#" for line in header.splitlines()]
+    out.append("")
+    _emit(values, 0, "", docs, out)
+    while out and out[-1] == "":
+        out.pop()
+    return "\n".join(out) + "\n"
+
+
+def _schema_of(value, path: str, docs: dict[str, str]) -> dict:
+    doc = docs.get(path)
+    if path == "models":
+        node = {"type": "array", "minItems": 1, "items": MODEL_ITEM}
+    elif path in FREE_FORM:
+        node = {"type": "object", "additionalProperties": FREE_FORM[path]}
+    elif path in OPEN:
+        node = {"type": "array" if isinstance(value, list) else "object"}
+    elif path == "router.apiKeySecret":
+        node = {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "required": ["name", "key"],
+            "properties": {"name": {"type": "string", "pattern": patterns.DNS_SUBDOMAIN}, "key": {"type": "string", "pattern": patterns.SECRET_KEY}},
+        }
+    elif isinstance(value, dict):
+        node = {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {k: _schema_of(v, f"{path}.{k}" if path else k, docs) for k, v in value.items()},
+        }
+    elif isinstance(value, list):
+        item_type = "string" if all(isinstance(i, str) for i in value) else "object"
+        node = {"type": "array", "items": {"type": item_type}}
+    elif isinstance(value, bool):
+        node = {"type": "boolean"}
+    elif isinstance(value, int):
+        node = {"type": "integer"}
+    elif isinstance(value, float):
+        node = {"type": "number"}
+    elif value is None:
+        node = {"type": "null"}
+    else:
+        node = {"type": "string"}
+    node.update(CONSTRAINTS.get(path, {}))
+    if doc:
+        node["description"] = doc
+    return node
+
+
+def values_schema(values: dict, docs: dict[str, str]) -> str:
+    schema = {"$schema": "https://json-schema.org/draft-07/schema#"}
+    schema.update(_schema_of(values, "", docs))
+    schema["required"] = sorted(values)
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,173 @@
+"""Slots, the bounded FIFO queue, and model-aware choice of backend.
+
+A request for model M may use the backends that are up, accept M (its digest
+pin is not contradicted by their /api/tags) and already have M (loaded, or a
+request for it in flight there, i.e. being loaded): the one with the fewest
+requests in flight wins. When no backend has M, every accepting backend is
+eligible and the least loaded gets it; from then on M "lives" there, so one
+model is not loaded on every backend. A model-less request is never queued.
+
+When no eligible backend has a free slot the request waits in one FIFO queue
+of at most ``max_queue`` entries for ``queue_timeout`` seconds. A freed slot is
+handed straight to the oldest waiter that may use that backend, so a free slot
+and an eligible waiter never coexist. Full queue: QueueFull at once (429 with
+Retry-After); deadline passed: QueueTimeout (503).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import math
+import time
+
+from catalog_gen.router.backends import Backend
+from catalog_gen.router.metrics import Metrics
+
+
+class Refused(Exception):
+    """No slot for this request. ``status`` and ``retry_after`` go into the reply."""
+
+    status = 503
+    reason = "no_backend"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class QueueFull(Refused):
+    status = 429
+    reason = "full"
+
+
+class QueueTimeout(Refused):
+    reason = "timeout"
+
+
+class NoBackend(Refused):
+    reason = "no_backend"
+
+
+class Lease:
+    __slots__ = ("backend", "model", "started")
+
+    def __init__(self, backend: Backend, model: str) -> None:
+        self.backend = backend
+        self.model = model
+        self.started = time.monotonic()
+
+
+class _Waiter:
+    __slots__ = ("model", "future", "since", "exclude")
+
+    def __init__(self, model: str, future: asyncio.Future, exclude: Backend | None) -> None:
+        self.model = model
+        self.exclude = exclude
+        self.future = future
+        self.since = time.monotonic()
+
+
+class Balancer:
+    def __init__(self, backends: list[Backend], max_queue: int, queue_timeout: float, metrics: Metrics,
+                 pins: dict[str, str] | None = None) -> None:
+        self.backends = backends
+        self.max_queue = max_queue
+        self.queue_timeout = queue_timeout
+        self.metrics = metrics
+        self.pins = pins or {}  # normalized model name -> pinned digest
+        self.queue: collections.deque[_Waiter] = collections.deque()
+        self.avg_hold = 1.0  # EWMA of seconds a request holds a slot, for Retry-After
+        self._depth = metrics.queue_depth
+        self._wait = metrics.queue_wait
+
+    def accepts(self, backend: Backend, model: str) -> bool:
+        pin = self.pins.get(model)
+        if pin is None or backend.on_disk is None:
+            return True
+        digest = backend.on_disk.get(model)
+        return digest is None or digest == pin
+
+    def eligible(self, model: str, exclude: Backend | None = None) -> list[Backend]:
+        ups = [b for b in self.backends if b.up and b is not exclude and self.accepts(b, model)]
+        having = [b for b in ups if b.has_model(model)] if model else []
+        return having or ups
+
+    def _free(self, model: str, exclude: Backend | None = None) -> Backend | None:
+        best = None
+        for backend in self.eligible(model, exclude):
+            if backend.inflight < backend.slots and (best is None or backend.inflight < best.inflight):
+                best = backend
+        return best
+
+    def retry_after(self) -> int:
+        slots = sum(b.slots for b in self.backends if b.up) or 1
+        estimate = math.ceil(self.avg_hold * (len(self.queue) + 1) / slots)
+        return max(1, min(estimate, math.ceil(self.queue_timeout)))
+
+    async def acquire(self, model: str, exclude: Backend | None = None) -> Lease:
+        """A slot for ``model`` (never on ``exclude``, the backend that just failed it). Raises Refused."""
+        backend = self._free(model, exclude)
+        if backend is not None:
+            backend.take(model)
+            return Lease(backend, model)
+        if not self.eligible(model, exclude):
+            self.metrics.rejections.labels("no_backend").inc()
+            if any(b.up for b in self.backends):
+                pin = self.pins.get(model)
+                raise NoBackend(f"model '{model}' is pinned to digest {pin} and no backend has that digest; "
+                                "the router refuses to serve another version", self.retry_after())
+            raise NoBackend("no Ollama backend is available (all circuits open)", self.retry_after())
+        if len(self.queue) >= self.max_queue:
+            self.metrics.rejections.labels("full").inc()
+            raise QueueFull(f"too many requests: {len(self.queue)} already waiting for a slot", self.retry_after())
+        future = asyncio.get_running_loop().create_future()
+        waiter = _Waiter(model, future, exclude)
+        self.queue.append(waiter)
+        self._depth.set(len(self.queue))
+        try:
+            async with asyncio.timeout(self.queue_timeout):
+                backend = await future
+        except TimeoutError:
+            if future.done() and not future.cancelled():  # the slot arrived as the deadline passed
+                backend = future.result()
+            else:
+                self.metrics.rejections.labels("timeout").inc()
+                raise QueueTimeout(f"no slot became free within {self.queue_timeout:g}s", self.retry_after()) from None
+        except BaseException:
+            if future.done() and not future.cancelled():  # handed a slot, then cancelled: give it back
+                future.result().give_back(model, False)
+                self.dispatch()
+            raise
+        finally:
+            if not future.done():
+                future.cancel()
+            try:
+                self.queue.remove(waiter)
+            except ValueError:
+                pass
+            self._depth.set(len(self.queue))
+        self._wait.observe(time.monotonic() - waiter.since)
+        return Lease(backend, model)
+
+    def release(self, lease: Lease, ok: bool) -> None:
+        held = time.monotonic() - lease.started
+        self.avg_hold += 0.1 * (held - self.avg_hold)
+        lease.backend.give_back(lease.model, ok)
+        if self.queue:
+            self.dispatch()
+
+    def dispatch(self) -> None:
+        """Hand free slots to the oldest waiters that may use them (after a release or a state change)."""
+        for waiter in list(self.queue):
+            if waiter.future.done():
+                continue
+            backend = self._free(waiter.model, waiter.exclude)
+            if backend is None:
+                if not any(b.up and b.inflight < b.slots for b in self.backends):
+                    break
+                continue
+            backend.take(waiter.model)
+            waiter.future.set_result(backend)
+            self.queue.remove(waiter)
+        self._depth.set(len(self.queue))

@@ -1,0 +1,261 @@
+"""Router settings: the config file the chart renders, overridden by command-line flags.
+
+The file is JSON or YAML with camelCase keys (the contract with the chart, see
+docs/router.md). Every key has a flag; a flag given on the command line wins over
+the file, and a repeatable flag (``--backend``, ``--model``) replaces the file's
+whole list. Unknown keys are errors, so a typo in the chart cannot silently fall
+back to a default. Every message names the file (or "the command line") and the
+key, and says what a valid value looks like.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from catalog_gen import patterns
+from catalog_gen.errors import InputError
+
+_MODEL_NAME = re.compile(patterns.MODEL_NAME)
+_DIGEST = re.compile(patterns.DIGEST)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ModelPin:
+    """A model the pod must serve: on disk, matching ``digest`` when set, warmed up."""
+
+    name: str
+    digest: str | None = None
+    keep_warm: bool = True
+    kind: str = "text"  # "text" (warm-up: generate) or "embedding" (warm-up: embed)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RouterConfig:
+    host: str = "0.0.0.0"
+    port: int = 8080
+    backends: tuple[str, ...] = ()
+    models: tuple[ModelPin, ...] = ()
+    slots_per_backend: int = 1
+    max_queue: int = 32
+    queue_timeout: float = 30.0
+    idle_unload: float = 900.0
+    api_keys_file: Path | None = None
+    request_timeout: float = 600.0
+    connect_timeout: float = 5.0
+    max_body_bytes: int = 16 * 1024 * 1024
+    shutdown_grace: float = 30.0
+    # Not rendered by the chart; tuned for tests and odd sites.
+    poll_interval: float = 2.0
+    breaker_failures: int = 3
+    breaker_cooldown: float = 5.0
+
+
+# file key -> (field, flag, kind); kind drives the check and the message.
+KEYS: dict[str, tuple[str, str, str]] = {
+    "backends": ("backends", "--backend", "backends"),
+    "models": ("models", "--model", "models"),
+    "slotsPerBackend": ("slots_per_backend", "--slots", "int>=1"),
+    "maxQueue": ("max_queue", "--max-queue", "int>=0"),
+    "queueTimeoutSeconds": ("queue_timeout", "--queue-timeout", "seconds>0"),
+    "idleUnloadSeconds": ("idle_unload", "--idle-unload", "seconds>0"),
+    "apiKeysFile": ("api_keys_file", "--api-keys", "file"),
+    "requestTimeoutSeconds": ("request_timeout", "--request-timeout", "seconds>0"),
+    "connectTimeoutSeconds": ("connect_timeout", "--connect-timeout", "seconds>0"),
+    "maxBodyBytes": ("max_body_bytes", "--max-body-bytes", "int>=1"),
+    "shutdownGraceSeconds": ("shutdown_grace", "--shutdown-grace", "seconds>=0"),
+    "pollIntervalSeconds": ("poll_interval", "--poll-interval", "seconds>0"),
+    "breakerFailures": ("breaker_failures", "--breaker-failures", "int>=1"),
+    "breakerCooldownSeconds": ("breaker_cooldown", "--breaker-cooldown", "seconds>0"),
+}
+FIELD_TO_KEY = {field: key for key, (field, _flag, _kind) in KEYS.items()}
+_MODEL_KEYS = {"name", "digest", "keepWarm", "kind"}
+
+
+def load_config(path: Path | None = None, **overrides) -> RouterConfig:
+    """Read ``path`` (JSON or YAML; None = defaults only) and apply ``overrides``.
+
+    Overrides use the field names of RouterConfig (``backends=["http://..."]``,
+    ``models=["llama3.1:8b@<digest>"]``, ``slots_per_backend=2``, ``host=...``,
+    ``port=...``); a value of None means "not given". Raises InputError naming
+    the file or flag and the key.
+    """
+    values: dict = {}
+    if path is not None:
+        raw = _read(path)
+        values.update(_from_file(raw, str(path)))
+    for field, value in overrides.items():
+        if value is None:
+            continue
+        if field in ("host", "port"):
+            values[field] = _check_listen(field, value, "the command line")
+            continue
+        key = FIELD_TO_KEY.get(field)
+        if key is None:
+            raise TypeError(f"load_config() got an unknown override {field!r}")
+        flag = KEYS[key][1]
+        where = f"the command line: {flag}"
+        if key == "models":
+            values[field] = tuple(_model_from_flag(v, where) for v in value)
+        else:
+            values[field] = _check(KEYS[key][2], value, where)
+    config = RouterConfig(**values)
+    if not config.backends:
+        where = f"{path}: key \"backends\"" if path else "the command line"
+        raise InputError(
+            f"{where}: no Ollama backend given",
+            hint="list them in the config file (\"backends\": [\"http://127.0.0.1:11434\"]) or pass --backend URL",
+        )
+    return config
+
+
+def _read(path: Path) -> object:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the router config: {exc.strerror or exc}",
+                         hint="pass the file the chart mounts, e.g. --config /etc/catalog-gen/router.json") from exc
+    try:
+        if str(path).endswith(".json"):
+            return json.loads(text)
+        import yaml
+
+        return yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from exc
+    except Exception as exc:  # yaml.YAMLError and its subclasses
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise InputError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from exc
+
+
+def _from_file(raw: object, name: str) -> dict:
+    if not isinstance(raw, dict):
+        raise InputError(f"{name}: the router config must be a mapping of keys, got {type(raw).__name__}",
+                         hint="see docs/router.md for the keys")
+    values: dict = {}
+    for key, value in raw.items():
+        where = f"{name}: key \"{key}\""
+        if key == "listen":
+            if not isinstance(value, dict) or set(value) - {"host", "port"}:
+                raise InputError(f"{where} must be a mapping with \"host\" and \"port\"",
+                                 hint='write "listen": {"host": "0.0.0.0", "port": 8080}')
+            for sub in ("host", "port"):
+                if sub in value:
+                    values[sub] = _check_listen(sub, value[sub], f"{name}: key \"listen.{sub}\"")
+            continue
+        if key not in KEYS:
+            close = difflib.get_close_matches(str(key), [*KEYS, "listen"], n=1)
+            raise InputError(f"{where} is not a router setting",
+                             hint=f"did you mean \"{close[0]}\"?" if close else "see docs/router.md for the keys")
+        field, _flag, kind = KEYS[key]
+        if key == "models":
+            if not isinstance(value, list):
+                raise InputError(f"{where} must be a list of models", hint='write [{"name": "llama3.1:8b"}]')
+            values[field] = tuple(_model_from_file(item, f"{name}: key \"models[{i}]\"") for i, item in enumerate(value))
+        elif value is None and kind == "file":
+            values[field] = None
+        else:
+            values[field] = _check(kind, value, where)
+    return values
+
+
+def _check_listen(field: str, value, where: str):
+    if field == "host":
+        if not isinstance(value, str) or not value or any(c.isspace() for c in value):
+            raise InputError(f"{where}: the listen host must be an address such as 0.0.0.0 or 127.0.0.1, got {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise InputError(f"{where}: the listen port must be an integer 0-65535, got {value!r}")
+    return value
+
+
+def _check(kind: str, value, where: str):
+    if kind == "backends":
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise InputError(f"{where} must be a list of URLs", hint='write ["http://127.0.0.1:11434"]')
+        urls = tuple(_backend_url(v, where) for v in value)
+        if len(set(urls)) != len(urls):
+            raise InputError(f"{where} lists a backend twice", hint="give each Ollama process once")
+        return urls
+    if kind.startswith("int"):
+        low = int(kind.split(">=")[1])
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise InputError(f"{where} must be an integer >= {low}, got {value!r}")
+        return value
+    if kind.startswith("seconds"):
+        ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+        ok = ok and (value > 0 if kind.endswith(">0") else value >= 0)
+        if not ok:
+            bound = "> 0" if kind.endswith(">0") else ">= 0"
+            raise InputError(f"{where} must be a number of seconds {bound}, got {value!r}")
+        return float(value)
+    if kind == "file":
+        if not isinstance(value, (str, Path)) or not str(value):
+            raise InputError(f"{where} must be a file path or null, got {value!r}")
+        file = Path(value)
+        if not file.is_file():
+            raise InputError(f"{where}: the API key file {file} does not exist",
+                             hint="mount the Secret holding the keys there, or leave the key null to accept every caller")
+        return file
+    raise AssertionError(kind)
+
+
+def _backend_url(value, where: str) -> str:
+    text = value if isinstance(value, str) else ""
+    parts = urlsplit(text) if text else None
+    try:
+        port = parts.port if parts else None
+    except ValueError:
+        port = -1
+    if (not parts or parts.scheme != "http" or not parts.hostname or port == -1
+            or parts.path not in ("", "/") or parts.query or parts.username):
+        raise InputError(f"{where}: {value!r} is not a backend URL",
+                         hint="write http://HOST:PORT, e.g. http://127.0.0.1:11434 (plain http, no path)")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"http://{host}:{port or 80}"
+
+
+def _model(name, digest, keep_warm, kind, where: str) -> ModelPin:
+    if not isinstance(name, str) or not _MODEL_NAME.match(name):
+        raise InputError(f"{where}: {name!r} is not a valid Ollama model name",
+                         hint=patterns.FRIENDLY[patterns.MODEL_NAME][1])
+    if digest is not None and (not isinstance(digest, str) or not _DIGEST.match(digest)):
+        raise InputError(f"{where}: digest {digest!r} is not a model digest", hint=patterns.FRIENDLY[patterns.DIGEST][1])
+    if not isinstance(keep_warm, bool):
+        raise InputError(f"{where}: keepWarm must be true or false, got {keep_warm!r}")
+    if kind not in ("text", "embedding"):
+        raise InputError(f"{where}: kind must be \"text\" or \"embedding\", got {kind!r}")
+    return ModelPin(name=name, digest=digest, keep_warm=keep_warm, kind=kind)
+
+
+def _model_from_file(item, where: str) -> ModelPin:
+    if not isinstance(item, dict) or "name" not in item:
+        raise InputError(f"{where} must be a mapping with at least \"name\"", hint='write {"name": "llama3.1:8b"}')
+    unknown = set(item) - _MODEL_KEYS
+    if unknown:
+        raise InputError(f"{where}: unknown key \"{sorted(unknown)[0]}\"", hint=f"a model has {', '.join(sorted(_MODEL_KEYS))}")
+    return _model(item["name"], item.get("digest"), item.get("keepWarm", True), item.get("kind", "text"), where)
+
+
+def _model_from_flag(text, where: str) -> ModelPin:
+    """``NAME[@DIGEST][,kind=text|embedding][,keepWarm=true|false]``."""
+    if isinstance(text, ModelPin):
+        return text
+    head, *options = str(text).split(",")
+    name, _, digest = head.partition("@")
+    settings = {"kind": "text", "keepWarm": "true"}
+    for option in options:
+        key, _, value = option.partition("=")
+        if key not in settings or not value:
+            raise InputError(f"{where} {text!r}: unknown option {option!r}",
+                             hint="write NAME[@DIGEST][,kind=text|embedding][,keepWarm=true|false]")
+        settings[key] = value
+    if settings["keepWarm"] not in ("true", "false"):
+        raise InputError(f"{where} {text!r}: keepWarm must be true or false")
+    return _model(name, digest or None, settings["keepWarm"] == "true", settings["kind"], f"{where} {text!r}")

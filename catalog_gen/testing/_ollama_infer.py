@@ -1,0 +1,224 @@
+"""Generate / chat / embed as Ollama's handlers do them, independent of the wire dialect.
+
+``prepare`` runs the checks in Ollama's order (body -> model name -> model on disk ->
+unload request -> capability -> schedule -> load-only request) and raises ApiError
+for anything answered before a stream; ``events`` yields the native reply objects
+(chunks, then the final one with the stats, or a last ``{"error"}``). The native
+and OpenAI routes format these, as Ollama's OpenAI middleware wraps its handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import math
+import time
+from collections.abc import AsyncIterator
+
+from catalog_gen.testing._ollama_http import ApiError, DropConnection
+from catalog_gen.testing._ollama_names import DurationError, parse_keep_alive, parse_name
+from catalog_gen.testing._ollama_state import DoubleModel, MaxQueueError, OllamaDouble, Runner, format_time
+
+WORDS = ["The", " sky", " is", " blue", " because", " air", " scatters", " short", " light", " more", "."]
+
+
+def now_text() -> str:
+    return format_time(time.time())
+
+
+def _omit_zero(obj: dict) -> dict:
+    """Go's ``omitempty`` on the metrics: zero durations and counts are left out."""
+    return {k: v for k, v in obj.items() if not (isinstance(v, int) and not isinstance(v, bool) and v == 0)}
+
+
+def parse_keep_alive_field(body: dict) -> float | None:
+    try:
+        return parse_keep_alive(body.get("keep_alive"))
+    except DurationError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+def find_model(double: OllamaDouble, raw: str, *, empty_status: int, empty_message: str) -> DoubleModel:
+    """Model lookup with Ollama's answers for an empty, invalid or unknown name."""
+    if raw == "":
+        raise ApiError(empty_status, empty_message)
+    if parse_name(raw) is None:
+        raise ApiError(400, "invalid model name")
+    model = double.find(raw)
+    if model is None:
+        raise ApiError(404, f"model '{raw}' not found")
+    return model
+
+
+def take_injected_failure(double: OllamaDouble) -> None:
+    knobs = double.knobs
+    if knobs.fail_next > 0:
+        knobs.fail_next -= 1
+        raise ApiError(knobs.fail_status, knobs.fail_message)
+
+
+async def schedule(double: OllamaDouble, model: DoubleModel, keep_alive: float | None) -> Runner:
+    try:
+        return await double.acquire(model, keep_alive)
+    except MaxQueueError as exc:
+        raise ApiError(503, str(exc)) from None
+
+
+@dataclasses.dataclass
+class Completion:
+    double: OllamaDouble
+    model: DoubleModel
+    runner: Runner
+    name: str  # the model as the request spelled it; replies echo it
+    chat: bool
+    prompt_tokens: int
+    num_predict: int | None
+    start_ns: int
+    loaded_ns: int
+
+    def piece(self, text: str) -> dict:
+        if self.chat:
+            return {"model": self.name, "created_at": now_text(), "message": {"role": "assistant", "content": text}, "done": False}
+        return {"model": self.name, "created_at": now_text(), "response": text, "done": False}
+
+
+def _immediate(name: str, chat: bool, reason: str) -> dict:
+    out: dict = {"model": name, "created_at": now_text()}
+    out.update({"message": {"role": "assistant", "content": ""}} if chat else {"response": ""})
+    out.update({"done": True, "done_reason": reason})
+    return out
+
+
+async def prepare(double: OllamaDouble, body: dict, *, chat: bool) -> Completion | dict:
+    """Validate and schedule; a dict is a complete reply (load / unload)."""
+    start_ns = time.monotonic_ns()
+    keep_alive = parse_keep_alive_field(body)
+    name = body.get("model") or ""
+    if chat:
+        model = find_model(double, name, empty_status=400, empty_message="model is required")
+        messages = body.get("messages") or []
+        empty = len(messages) == 0
+        prompt = " ".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
+    else:
+        model = find_model(double, name, empty_status=404, empty_message="model '' not found")
+        prompt = body.get("prompt") or ""
+        empty = prompt == ""
+    if empty and keep_alive == 0:
+        double.unload(model)
+        return _immediate(name, chat, "unload")
+    if "completion" not in model.capabilities:
+        raise ApiError(400, f'"{name}" does not support {"chat" if chat else "generate"}')
+    take_injected_failure(double)
+    runner = await schedule(double, model, keep_alive)
+    loaded_ns = time.monotonic_ns()
+    if empty:
+        double.release(runner)
+        return _immediate(name, chat, "load")
+    options = body.get("options") if isinstance(body.get("options"), dict) else {}
+    num_predict = options.get("num_predict")
+    num_predict = int(num_predict) if isinstance(num_predict, (int, float)) and num_predict >= 0 else None
+    return Completion(double, model, runner, name, chat, max(1, len(prompt.split())), num_predict, start_ns, loaded_ns)
+
+
+async def events(c: Completion) -> AsyncIterator[dict]:
+    """The native reply objects of one completion; releases the runner at the end."""
+    knobs = c.double.knobs
+    try:
+        async with c.runner.slots:
+            slot_ns = time.monotonic_ns()
+            await asyncio.sleep(knobs.ttft_seconds)
+            eval_start = time.monotonic_ns()
+            prompt_eval_ns = eval_start - slot_ns
+            count = 0 if c.model.answer_empty else knobs.tokens_per_reply
+            reason = "stop"
+            sent = 0
+            for i in range(count):
+                if c.num_predict is not None and i >= c.num_predict:
+                    reason = "length"
+                    break
+                if knobs.cut_after_chunks is not None and sent >= knobs.cut_after_chunks:
+                    if knobs.cut_mode == "drop":
+                        raise DropConnection()
+                    yield {"error": knobs.cut_message}
+                    return
+                if knobs.stall_after_chunks is not None and sent >= knobs.stall_after_chunks:
+                    await asyncio.Event().wait()  # until the client goes away or the server stops
+                if i > 0:
+                    await asyncio.sleep(knobs.token_interval_seconds)
+                yield c.piece(WORDS[i % len(WORDS)])
+                sent += 1
+            end_ns = time.monotonic_ns()
+            final = c.piece("")
+            final["done"] = True
+            final["done_reason"] = reason
+            if not c.chat:
+                final["context"] = list(range(1, c.prompt_tokens + sent + 1))
+            final.update(
+                _omit_zero(
+                    {
+                        "total_duration": end_ns - c.start_ns,
+                        "load_duration": c.loaded_ns - c.start_ns,
+                        "prompt_eval_count": c.prompt_tokens,
+                        "prompt_eval_duration": prompt_eval_ns,
+                        "eval_count": sent,
+                        "eval_duration": max(1, end_ns - eval_start) if sent else 0,
+                    }
+                )
+            )
+            yield final
+    finally:
+        c.double.release(c.runner)
+
+
+# --- embeddings --------------------------------------------------------------------------------
+
+
+def embedding_of(text: str, dims: int) -> list[float]:
+    digest = hashlib.sha256(text.encode()).digest()
+    raw = [((digest[i % len(digest)] + i) % 251) / 125.0 - 1.0 for i in range(dims)]
+    norm = math.sqrt(sum(v * v for v in raw)) or 1.0
+    return [round(v / norm, 7) for v in raw]
+
+
+def embed_inputs(body: dict) -> list[str]:
+    value = body.get("input")
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ApiError(400, "invalid input type")
+
+
+async def embed(double: OllamaDouble, body: dict) -> dict:
+    """/api/embed: no capability check (Ollama embeds with any model); empty input = load."""
+    start_ns = time.monotonic_ns()
+    keep_alive = parse_keep_alive_field(body)
+    name = body.get("model") or ""
+    model = find_model(double, name, empty_status=404, empty_message="model '' not found")
+    inputs = embed_inputs(body)
+    take_injected_failure(double)
+    runner = await schedule(double, model, keep_alive)
+    loaded_ns = time.monotonic_ns()
+    try:
+        if not inputs:
+            return {"model": name, "embeddings": []}
+        async with runner.slots:
+            await asyncio.sleep(double.knobs.ttft_seconds)
+            dims = 0 if model.answer_empty else model.embedding_length
+            vectors = [embedding_of(text, dims) for text in inputs]
+        out = {"model": name, "embeddings": vectors}
+        out.update(
+            _omit_zero(
+                {
+                    "total_duration": time.monotonic_ns() - start_ns,
+                    "load_duration": loaded_ns - start_ns,
+                    "prompt_eval_count": sum(max(1, len(t.split())) for t in inputs),
+                }
+            )
+        )
+        return out
+    finally:
+        double.release(runner)
