@@ -27,6 +27,8 @@ setup-test: $(VENV)/.installed-test
 
 demo: setup
 	$(BIN)/catalog-gen validate $(CATALOG)
+	$(BIN)/catalog-gen render $(CATALOG) --out $(CHARTS) --prune
+	$(BIN)/catalog-gen lint $(CHARTS) --crds $(CRDS)
 
 test: setup-test
 	$(BIN)/python -m pytest -q

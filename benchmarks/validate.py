@@ -54,13 +54,18 @@ ENV_DEFAULTS = {
     "dev": "container:\n  replicas: 1\n",
     "staging": "container:\n  replicas: 1\ncache:\n  mode: pvc\n",
     "prod": "container:\n  replicas: 2\ncache:\n  mode: pvc\nownership:\n  lifecycle: production\n"
-            "ingress:\n  tls:\n    enabled: true\n    issuer: letsencrypt-prod\n",
+            "ingress:\n  tls:\n    issuer: letsencrypt-prod\n",
 }
 TEAM_DEFAULTS = "ownership:\n  system: {team}\ningress:\n  gatewayClassName: cilium\n"
 
 
-def clean_leaf(rng: random.Random, env: str, team: str, number: int) -> str:
-    """A valid leaf; serviceName and host are unique per environment."""
+def clean_leaf(rng: random.Random, env: str, team: str, number: int, minimal: bool = False) -> str:
+    """A valid leaf; serviceName and host are unique per environment.
+
+    `minimal` leaves (the ones that get an error) use the `model` shorthand and
+    none of the optional sections an error is injected into, so an injected
+    block never collides with an existing key.
+    """
     name = f"{team}-svc-{number:04d}"
     lines = [
         "# yaml-language-server: $schema=../../../schemas/ollama-inference-load.schema.json",
@@ -70,7 +75,7 @@ def clean_leaf(rng: random.Random, env: str, team: str, number: int) -> str:
         f"namespace: ml-{team}",
         f"environment: {env}",
     ]
-    shape = rng.randrange(4)
+    shape = 0 if minimal else rng.randrange(4)
     if shape == 0:
         lines.append(f'model: "{rng.choice(MODELS)}"')
     else:
@@ -87,30 +92,30 @@ def clean_leaf(rng: random.Random, env: str, team: str, number: int) -> str:
         lines.append(f"  product: {rng.choice(PRODUCTS)}")
     else:
         lines.append("  vendor: none")
-    if gpus == 2 and rng.random() < 0.5:
+    if not minimal and gpus == 2 and rng.random() < 0.5:
         lines += ["ollama:", "  processes: 2"]
-    if rng.random() < 0.5:
+    if not minimal and rng.random() < 0.5:
         cpu, memory = rng.choice((("500m", "2Gi"), ("1", "4Gi"), ("2", "8Gi")))
         lines += ["container:", "  resources:", "    requests:", f'      cpu: "{cpu}"', f'      memory: "{memory}"',
                   "    limits:", f"      memory: {memory}"]
-    if env != "prod" and rng.random() < 0.3:
+    if not minimal and env != "prod" and rng.random() < 0.3:
         lines += ["cache:", "  mode: pvc", f"  size: {rng.choice((20, 40, 80))}Gi"]
-    if rng.random() < 0.7:
+    if minimal or rng.random() < 0.7:
         lines += ["ingress:", "  enabled: true", f"  host: {name}.{env}.example.com"]
-    if rng.random() < 0.3:
+    if not minimal and rng.random() < 0.3:
         lines += ["autoscaling:", "  enabled: true", "  minReplicas: 1", f"  maxReplicas: {rng.choice((3, 5, 8))}"]
-    if rng.random() < 0.4:
+    if not minimal and rng.random() < 0.4:
         lines += ["smoke:", "  objectives:", f"    ttftMs: {rng.choice((1500, 3000, 5000))}"]
     return "\n".join(lines) + "\n"
 
 
-def replace_line(text: str, prefix: str, new: str) -> tuple[str, int]:
-    """Replace the first line starting with `prefix`; return the text and that line's number."""
+def replace(text: str, prefix: str, new: str, offset: int = 0) -> tuple[str, int]:
+    """Replace the first line starting with `prefix`; return the text and that line's number plus `offset`."""
     lines = text.split("\n")
     for i, line in enumerate(lines):
         if line.startswith(prefix):
             lines[i] = new
-            return "\n".join(lines), i + 1
+            return "\n".join(lines), i + 1 + offset
     raise AssertionError(f"no line starts with {prefix!r}")
 
 
@@ -119,28 +124,34 @@ def append(text: str, block: str, offset: int = 1) -> tuple[str, int]:
     return text + block, text.count("\n") + offset
 
 
-# Each breaker turns a clean leaf into a broken one: (text, expected code, expected line).
+PIN = "46e0c10c039e019119339687c3c1757cc81b9da49709a3b3924863ba87ca666e"
+# Each breaker turns a minimal clean leaf into a broken one: (text, expected line, expected code).
+# `other` is a clean leaf in the same folder (same environment and namespace), for the cross-leaf errors.
 BREAKERS = [
-    lambda t: (*append(t, "gpuu:\n  count: 1\n"), "schema.unknown-key"),
-    lambda t: (*replace_line(t, "environment:", "environment: dev\nenvironment: prod"), "yaml.duplicate-key"),
-    lambda t: (*append(t, "container:\n  replicas: 1\n  resources:\n    requests:\n      cpu: lots\n", 5), "schema.format"),
-    lambda t: (*append(t, "container:\n  resources:\n    limits:\n      memory: 4GB\n", 4), "schema.format"),
-    lambda t: (*replace_line(t, "serviceCatalog:", "serviceCatalog: ml-inference\n\tteam: x"), "yaml.tab"),
-    lambda t: (*append(t, 'cache:\n  mode: "pvc\n'), "yaml.syntax"),
-    lambda t: (*append(t, "router:\n  enabled: yes\n", 2), "schema.type"),
-    lambda t: (*replace_line(t, "serviceName:", "serviceName: an-overly-long-service-name-for-a-helm-release"), "schema.length"),
-    lambda t: (*replace_line(t, "namespace:", "namespace: kube-system"), "leaf.namespace"),
-    lambda t: (*replace_line(t, "namespace:", "namespace: ML_Team"), "schema.format"),
-    lambda t: (*replace_line(t, "workloadType:", "workloadType: OLLAMA_INFERENCE"), "leaf.workload-type"),
-    lambda t: (*append(t, "autoscaling:\n  enabled: true\n  minReplicas: 5\n  maxReplicas: 2\n", 3), "leaf.autoscaling"),
-    lambda t: (*append(t, "ollama:\n  version: latest\n", 2), "leaf.image-tag"),
-    lambda t: (*append(t, "smoke:\n  concurrency: 0\n", 2), "schema.range"),
-    lambda t: (*append(t, "ownership:\n  lifecycle: prod\n", 2), "schema.enum"),
-]
-MODEL_BREAKERS = [  # for leaves that use the `model:` shorthand
-    lambda t: (*replace_line(t, "model:", 'model: "$(reboot)"'), "schema.format"),
-    lambda t: (*replace_line(t, "model:", 'model: "{{ .Release.Name }}"'), "schema.format"),
-    lambda t: (*replace_line(t, "model:", "model: llama3.1@sha256:46e0c10c039e019119339687c3c1757cc81b9da49709a3b3924863ba87ca666e"), "schema.format"),
+    lambda t, other: (*append(t, "gpuu:\n  count: 1\n"), "schema.unknown-key"),
+    lambda t, other: (*replace(t, "environment:", "environment: dev\nenvironment: prod", 1), "yaml.duplicate-key"),
+    lambda t, other: (*append(t, "container:\n  replicas: 1\n  resources:\n    requests:\n      cpu: lots\n", 5), "schema.format"),
+    lambda t, other: (*append(t, "container:\n  resources:\n    limits:\n      memory: 4GB\n", 4), "schema.format"),
+    lambda t, other: (*replace(t, "serviceCatalog:", "serviceCatalog: ml-inference\n\tteam: x", 1), "yaml.tab"),
+    lambda t, other: (*append(t, 'cache:\n  mode: "pvc\n', 2), "yaml.syntax"),
+    lambda t, other: (*append(t, "router:\n  enabled: yes\n", 2), "schema.type"),
+    lambda t, other: (*replace(t, "serviceName:", "serviceName: an-overly-long-service-name-for-one-helm-release"), "schema.length"),
+    lambda t, other: (*replace(t, "namespace:", "namespace: kube-system"), "leaf.namespace"),
+    lambda t, other: (*replace(t, "namespace:", "namespace: ML_Team"), "schema.format"),
+    lambda t, other: (*replace(t, "workloadType:", "workloadType: OLLAMA_INFERENCE"), "leaf.workload-type"),
+    lambda t, other: (*append(t, "autoscaling:\n  enabled: true\n  minReplicas: 5\n  maxReplicas: 2\n", 3), "leaf.autoscaling"),
+    lambda t, other: (*append(t, "ollama:\n  version: latest\n", 2), "leaf.image-tag"),
+    lambda t, other: (*append(t, "smoke:\n  concurrency: 0\n", 2), "schema.range"),
+    lambda t, other: (*append(t, "ownership:\n  lifecycle: prod\n", 2), "schema.enum"),
+    lambda t, other: (*replace(t, "model:", 'model: "$(reboot)"'), "schema.format"),
+    lambda t, other: (*replace(t, "model:", 'model: "{{ .Release.Name }}"'), "schema.format"),
+    lambda t, other: (*replace(t, "model:", f"model: llama3.1@sha256:{PIN}"), "schema.format"),
+    lambda t, other: (*append(t, "ollama:\n  processes: 3\n", 2), "leaf.gpu"),
+    lambda t, other: (*replace(t, "  host:", "  host: LLM.example.com"), "leaf.ingress"),
+    lambda t, other: (*append(t, 'container:\n  resources:\n    requests:\n      memory: 8Gi\n    limits:\n      memory: 4Gi\n', 4),
+                      "leaf.resources"),
+    lambda t, other: (*replace(t, "serviceName:", f"serviceName: {other[0]}"), "catalog.duplicate-service"),
+    lambda t, other: (*replace(t, "  host:", f"  host: {other[1]}"), "catalog.duplicate-host"),
 ]
 
 
@@ -160,17 +171,22 @@ def write_catalog(base: Path, leaves: int, errors: int, seed: int = 2) -> dict[s
             if k % 2 == 0:
                 (folder / "_defaults.yaml").write_text(TEAM_DEFAULTS.format(team=team))
             folders.append((env, team, folder))
-    broken_at = set(rng.sample(range(leaves), errors))
+    # broken leaves come after a clean one in their folder, which the cross-leaf breakers copy
+    broken_at = set(rng.sample(range(len(folders), leaves), errors))
+    clean_in_folder: dict[Path, tuple[str, str]] = {}
     expected: dict[str, tuple[str, int]] = {}
-    breakers = BREAKERS + MODEL_BREAKERS
     for number in range(leaves):
         env, team, folder = folders[number % len(folders)]
-        text = clean_leaf(rng, env, team, number)
         path = folder / f"svc-{number:04d}.yaml"
         if number in broken_at:
-            usable = breakers if "\nmodel:" in text else BREAKERS
-            text, line, code = usable[len(expected) % len(usable)](text)
+            text = clean_leaf(rng, env, team, number, minimal=True)
+            text, line, code = BREAKERS[len(expected) % len(BREAKERS)](text, clean_in_folder[folder])
             expected[str(path.relative_to(base))] = (code, line)
+        else:
+            text = clean_leaf(rng, env, team, number)
+            name = f"{team}-svc-{number:04d}"
+            if "\n  host:" in text or folder not in clean_in_folder:
+                clean_in_folder[folder] = (name, f"{name}.{env}.example.com" if "\n  host:" in text else "")
         path.write_text(text)
     return expected
 

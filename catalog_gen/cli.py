@@ -148,41 +148,143 @@ def _run_plan(args: argparse.Namespace) -> int:
 
 
 def _add_lint_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("charts", nargs="*", default=["charts"])
+    p.add_argument(
+        "charts",
+        nargs="*",
+        default=["charts"],
+        metavar="CHART_DIR",
+        help="a chart, or a folder holding charts at any depth (default: charts/)",
+    )
+    p.add_argument("--kube-version", default="1.31", help="Kubernetes version to validate against (default: 1.31)")
+    p.add_argument(
+        "--crds",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="folder of CustomResourceDefinition YAML to validate custom resources with (repeatable)",
+    )
+    p.add_argument(
+        "--require-schemas",
+        action="store_true",
+        help="an object whose kind has no schema (CRD not given) is an error, not a warning",
+    )
+    p.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    p.add_argument("--output", "-o", help="write the report to this file instead of stdout")
 
 
 def _run_lint(args: argparse.Namespace) -> int:
-    raise CatalogGenError("lint is not built yet")
+    from catalog_gen.lint import lint_charts
+
+    result = lint_charts(
+        [Path(c) for c in args.charts],
+        kube_version=args.kube_version,
+        crd_dirs=[Path(d) for d in args.crds],
+        require_schemas=args.require_schemas,
+    )
+    return _report(result.findings, args.format, "lint", result.charts_checked, args.output)
 
 
 def _add_checks_args(p: argparse.ArgumentParser) -> None:
-    pass
+    p.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="list format (default: text)")
+    p.add_argument(
+        "--update-readme",
+        metavar="README",
+        help="rewrite the table between <!-- checks:start --> and <!-- checks:end --> in this file (maintainers)",
+    )
 
 
 def _run_checks(args: argparse.Namespace) -> int:
-    raise CatalogGenError("checks is not built yet")
+    from catalog_gen.lint import docs
+
+    if args.update_readme:
+        changed = docs.update_readme(Path(args.update_readme))
+        print(f"{'updated' if changed else 'unchanged'}: {args.update_readme}")
+        return EXIT_OK
+    writers = {"text": docs.text_list, "markdown": docs.markdown_table, "json": docs.json_list}
+    sys.stdout.write(writers[args.format]())
+    return EXIT_OK
 
 
 # --- router (router helper owns this section) --------------------------------------------------
 
 
 def _add_router_args(p: argparse.ArgumentParser) -> None:
-    pass
+    p.add_argument("--config", metavar="FILE", help="router config (JSON or YAML, as the chart renders it); flags override it")
+    p.add_argument("--host", help="address to listen on (default: listen.host, else 0.0.0.0)")
+    p.add_argument("--port", type=int, help="port to listen on (default: listen.port, else 8080)")
+    p.add_argument("--backend", action="append", metavar="URL", help="Ollama process http://HOST:PORT (repeatable)")
+    p.add_argument("--model", action="append", metavar="SPEC",
+                   help="required model NAME[@DIGEST][,kind=text|embedding][,keepWarm=true|false] (repeatable)")
+    p.add_argument("--slots", type=int, metavar="N", help="requests in flight per backend (its OLLAMA_NUM_PARALLEL)")
+    p.add_argument("--max-queue", type=int, metavar="N", help="requests that may wait for a slot; more get 429")
+    p.add_argument("--queue-timeout", type=float, metavar="S", help="longest wait for a slot in seconds; then 503")
+    p.add_argument("--idle-unload", type=float, metavar="S", help="unload models that are not kept warm after S idle seconds")
+    p.add_argument("--api-keys", metavar="FILE", help="file with one API key per line; requests then need Authorization: Bearer")
+    p.add_argument("--request-timeout", type=float, metavar="S", help="longest exchange with Ollama in seconds")
+    p.add_argument("--connect-timeout", type=float, metavar="S", help="longest TCP connect to Ollama in seconds")
+    p.add_argument("--max-body-bytes", type=int, metavar="N", help="largest request body; larger gets 413")
+    p.add_argument("--shutdown-grace", type=float, metavar="S", help="seconds requests in flight get to finish after SIGTERM")
+    p.add_argument("--poll-interval", type=float, metavar="S", help="seconds between health/model polls of each backend")
+    p.add_argument("--breaker-failures", type=int, metavar="N", help="failures in a row that open a backend's circuit")
+    p.add_argument("--breaker-cooldown", type=float, metavar="S", help="seconds an open circuit waits before its probe")
 
 
 def _run_router(args: argparse.Namespace) -> int:
-    raise CatalogGenError("router is not built yet")
+    from catalog_gen.router.config import load_config
+    from catalog_gen.router.server import serve
+
+    config = load_config(
+        Path(args.config) if args.config else None,
+        host=args.host, port=args.port, backends=args.backend, models=args.model,
+        slots_per_backend=args.slots, max_queue=args.max_queue, queue_timeout=args.queue_timeout,
+        idle_unload=args.idle_unload, api_keys_file=args.api_keys, request_timeout=args.request_timeout,
+        connect_timeout=args.connect_timeout, max_body_bytes=args.max_body_bytes, shutdown_grace=args.shutdown_grace,
+        poll_interval=args.poll_interval, breaker_failures=args.breaker_failures, breaker_cooldown=args.breaker_cooldown,
+    )
+    return serve(config)
 
 
 # --- smoke (smoke helper owns this section) ----------------------------------------------------
 
 
 def _add_smoke_args(p: argparse.ArgumentParser) -> None:
-    pass
+    p.add_argument("leaves", nargs="+", metavar="LEAF", help="catalog leaf file(s) whose service to test")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--url", help="base URL of the service (default: the leaf's ingress host)")
+    where.add_argument("--kube", action="store_true", help="find the service with your kubeconfig and port-forward to it")
+    where.add_argument("--in-cluster", action="store_true", help="use the Service's cluster DNS name (for a Job in the cluster)")
+    p.add_argument("--context", help="kubeconfig context for --kube (default: the current one)")
+    p.add_argument("--port", type=int, help="Service port for --kube / --in-cluster (default: the chart's service port)")
+    p.add_argument("--format", choices=("text", "json", "junit"), default="text", help="report format (default: text)")
+    p.add_argument("--output", "-o", help="write the report to this file instead of stdout")
+    p.add_argument("--timeout", type=float, help="seconds for one request (default: the leaf's smoke.timeoutSeconds)")
+    p.add_argument("--warmup", type=float, help="seconds to wait for the service to become ready (default: smoke.warmupSeconds)")
+    p.add_argument("--api-key-file", help="file holding the API key to send (default: $CATALOG_GEN_API_KEY)")
 
 
 def _run_smoke(args: argparse.Namespace) -> int:
-    raise CatalogGenError("smoke is not built yet")
+    from catalog_gen.errors import UsageError
+    from catalog_gen.smoke import report
+    from catalog_gen.smoke.session import Request, run_request
+
+    for name in ("timeout", "warmup"):
+        value = getattr(args, name)
+        if value is not None and not value >= 0:
+            raise UsageError(f"--{name} must be a number of seconds >= 0, not {value}")
+    mode = "url" if args.url else "kube" if args.kube else "in-cluster" if args.in_cluster else "ingress"
+    request = Request(
+        leaves=[Path(p) for p in args.leaves],
+        url=args.url,
+        mode=mode,
+        context=args.context,
+        port=args.port,
+        timeout=args.timeout or None,
+        warmup=args.warmup,
+        api_key_file=Path(args.api_key_file) if args.api_key_file else None,
+    )
+    reports = run_request(request)
+    _write_output(report.render(reports, args.format), args.output)
+    return max(r.exit_code for r in reports)
 
 
 # --- table of subcommands ---------------------------------------------------------------------

@@ -60,6 +60,9 @@ class Finding:
     object: str = ""
     template: str = ""
     template_line: int = 0
+    # Lint: the chart directory, and the 1-based line in the rendered manifest (0 = not about one).
+    chart: str = ""
+    rendered_line: int = 0
 
     def sort_key(self) -> tuple:
         return (self.file, self.line, self.column, self.severity.rank, self.code, self.pointer, self.message)
@@ -80,6 +83,10 @@ class Finding:
         if self.template:
             data["template"] = self.template
             data["template_line"] = self.template_line
+        if self.chart:
+            data["chart"] = self.chart
+        if self.rendered_line:
+            data["rendered_line"] = self.rendered_line
         return data
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from catalog_gen.catalog.load import Document, Pos, display_path, escape_pointer, load_document
+from catalog_gen.catalog.load import Document, display_path, load_document
 from catalog_gen.errors import Finding
 
 DEFAULTS_NAME = "_defaults.yaml"
@@ -43,12 +43,16 @@ def _chain_of_folder(folder: Path, cwd: Path) -> list[Path]:
 
 
 def merge(base: Document, top: Document) -> Document:
-    """`top` over `base`: a new document whose positions say where each value came from."""
-    data = _merge(base.data, top.data)
-    values: dict[str, Pos] = {}
-    keys: dict[str, Pos] = {}
-    _positions(data, "", base, top, values, keys)
-    return Document(top.path, top.display, data, values, keys)
+    """`top` over `base`: a new document whose positions say where each value came from.
+
+    Positions merge as flat tables, nearer file first: a pointer the merged
+    data holds takes its position from `top` when `top` has it, else from
+    `base`, which is what a walk over the merged data would find. Entries of
+    values `top` replaced wholesale may linger; nothing asks for a pointer the
+    data does not have.
+    """
+    return Document(top.path, top.display, _merge(base.data, top.data),
+                    {**base.values, **top.values}, {**base.keys, **top.keys})
 
 
 def _merge(low, high):
@@ -58,22 +62,6 @@ def _merge(low, high):
             result[key] = _merge(low[key], value) if key in low else value
         return result
     return high
-
-
-def _positions(value, pointer: str, base: Document, top: Document, values: dict[str, Pos], keys: dict[str, Pos]) -> None:
-    """One walk over the merged data: each pointer takes the nearer file's position."""
-    pos = top.values.get(pointer) or base.values.get(pointer)
-    if pos:
-        values[pointer] = pos
-    key_pos = top.keys.get(pointer) or base.keys.get(pointer)
-    if key_pos:
-        keys[pointer] = key_pos
-    if isinstance(value, dict):
-        for key, child in value.items():
-            _positions(child, f"{pointer}/{escape_pointer(key)}", base, top, values, keys)
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            _positions(child, f"{pointer}/{index}", base, top, values, keys)
 
 
 class Cascade:
@@ -87,13 +75,13 @@ class Cascade:
 
     def apply(self, leaf: Document) -> Document:
         """The leaf over the defaults of its folder (the leaf itself when there are none)."""
-        base = self.defaults_for(leaf.path.resolve().parent)
+        base = self.defaults_for(leaf.path.parent)
         return leaf if base is None else merge(base, leaf)
 
     def defaults_for(self, folder: Path) -> Document | None:
         if folder not in self._folders:
             merged: Document | None = None
-            for path in _chain_of_folder(folder, self.cwd):
+            for path in _chain_of_folder(folder.resolve(), self.cwd):
                 doc = self._load(path)
                 if doc is not None:
                     merged = doc if merged is None else merge(merged, doc)

@@ -29,6 +29,7 @@ from catalog_gen.errors import Finding, Severity
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 20_000  # after alias expansion; a leaf has ~50
+MAX_CHARS = 2 * MAX_FILE_BYTES  # of scalar text after alias expansion: one long string aliased a thousand times
 
 try:  # the C parser ships in PyYAML's wheels; the pure-Python one is a slow fallback
     from yaml.cyaml import CParser as _Parser
@@ -94,8 +95,19 @@ class Document:
             p = p.rsplit("/", 1)[0]
 
 
+def _ancestors(pointer: str):
+    """The pointer, then each of its ancestors up to the root ""."""
+    while True:
+        yield pointer
+        if not pointer:
+            return
+        pointer = pointer.rsplit("/", 1)[0]
+
+
 def display_path(path: Path) -> str:
     """A path as shown to users: relative to the working directory where possible."""
+    if not path.is_absolute() and ".." not in path.parts:
+        return str(path)  # already relative (the common case; relpath would ask for the cwd each time)
     try:
         return os.path.relpath(path)
     except ValueError:  # another drive (Windows)
@@ -103,6 +115,8 @@ def display_path(path: Path) -> str:
 
 
 def escape_pointer(token: str) -> str:
+    if "~" not in token and "/" not in token:
+        return token
     return token.replace("~", "~0").replace("/", "~1")
 
 
@@ -112,6 +126,7 @@ _HEX = re.compile(r"^0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _INF = re.compile(r"^[-+]?\.(inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(nan|NaN|NAN)$")
+_MAY_RESOLVE = frozenset("0123456789+-.~nNtTfF")  # first characters of non-string plain scalars
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
@@ -131,6 +146,8 @@ _KNOWN_TAGS = {
 
 def resolve_plain(text: str):
     """YAML 1.2 core schema resolution of a plain scalar."""
+    if text and text[0] not in _MAY_RESOLVE:
+        return text  # most values (`llama3.1:8b`, `ml-workloads`) cannot be anything but a string
     if text in _NULLS:
         return None
     if text in _TRUE:
@@ -161,26 +178,32 @@ class _Builder:
         self.keys: dict[str, Pos] = {}
         self.findings: list[Finding] = []
         self.count = 0
+        self.chars = 0
         self.too_big = False
 
     def pos(self, node: yaml.Node) -> Pos:
         return Pos(self.display, node.start_mark.line + 1, node.start_mark.column + 1)
 
-    def finding(self, node: yaml.Node, pointer: str, code: str, message: str, hint: str) -> None:
+    def finding(self, node: yaml.Node, pointer: str, code: str, message: str, hint: str, *, at_key: bool = False) -> None:
         p = self.pos(node)
+        if at_key:  # an alias node carries the anchor's position; the key that holds the alias says where it is used
+            p = next((self.keys[q] for q in _ancestors(pointer) if q in self.keys), p)
         self.findings.append(Finding(p.file, p.line, p.column, pointer, code, Severity.ERROR, message, hint))
 
     def build(self, node: yaml.Node, pointer: str, stack: tuple[int, ...] = ()):
         self.count += 1
-        if self.count > MAX_NODES:
+        if isinstance(node, yaml.ScalarNode):
+            self.chars += len(node.value)
+        if self.count > MAX_NODES or self.chars > MAX_CHARS:
             if not self.too_big:
                 self.too_big = True
                 self.finding(
                     node,
                     pointer,
                     "yaml.alias-bomb",
-                    f"the document expands to more than {MAX_NODES} values (aliases of anchors multiply them)",
+                    f"the document expands to more than {MAX_NODES} values or {MAX_CHARS} characters (aliases of anchors multiply them)",
                     "write the values out instead of nesting aliases; a leaf needs no more than a few hundred values",
+                    at_key=True,
                 )
             return None
         self.values.setdefault(pointer, self.pos(node))
@@ -190,7 +213,8 @@ class _Builder:
             )
             return None
         if id(node) in stack:
-            self.finding(node, pointer, "yaml.recursive-alias", "an alias refers to a node that contains it", "remove the recursive alias")
+            self.finding(node, pointer, "yaml.recursive-alias", "an alias refers to a node that contains it", "remove the recursive alias",
+                         at_key=True)
             return None
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, pointer)
@@ -265,6 +289,17 @@ def _line_column(text: str, index: int) -> tuple[int, int]:
     return text.count("\n", 0, index) + 1, index - line_start + 1
 
 
+def _index(text: str, line: int, column: int) -> int:
+    """Character index of a 0-based line and column."""
+    index = 0
+    for _ in range(line):
+        found = text.find("\n", index)
+        if found < 0:
+            return len(text)
+        index = found + 1
+    return index + column
+
+
 def _is_tab_at(text: str, line: int, column: int) -> bool:
     """Whether the character at a 0-based mark is a tab (libyaml's marks count characters)."""
     lines = text.split("\n")
@@ -280,9 +315,13 @@ def _syntax_finding(text: str, display: str, exc: yaml.YAMLError) -> Finding:
                            "a tab is used for indentation; YAML allows only spaces", "replace the tab with spaces")
         problem = exc.problem or exc.context or "invalid YAML"
         context = exc.context_mark
-        if context is not None and exc.context and "end of stream" in problem:
+        if exc.problem == "second occurrence" and exc.context and context is not None:  # a duplicate anchor
+            problem = f"{exc.context} at line {context.line + 1}, second occurrence here"
+        at_end = mark is not None and not text[_index(text, mark.line, mark.column):].strip()
+        if context is not None and exc.context and at_end:
             # an unclosed quote or bracket: where it opens helps more than the end of the file
-            mark, problem = context, f"{exc.context} that is never closed"
+            what = exc.context.removeprefix("while scanning ").removeprefix("while parsing ")
+            mark, problem = context, f"{what} is never closed ({exc.problem})"
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         return Finding(display, line, column, "", "yaml.syntax", Severity.ERROR, f"YAML syntax error: {problem}",
                        "check indentation, quotes and the `key: value` form around this place")
@@ -313,7 +352,7 @@ def load_document(path: Path, display: str | None = None) -> tuple[Document | No
         text = text[1:]
     loader = _Loader(text)
     try:
-        root = _single_node(loader, display, findings)
+        root = _single_node(loader, text, display, findings)
     except yaml.YAMLError as exc:
         return None, [_syntax_finding(text, display, exc)]
     finally:
@@ -336,14 +375,23 @@ def load_document(path: Path, display: str | None = None) -> tuple[Document | No
     return Document(path, display, data, builder.values, builder.keys), []
 
 
-def _single_node(loader: _Loader, display: str, findings: list[Finding]):
-    """Compose the one document of the stream; a second document is a finding."""
+def _single_node(loader: _Loader, text: str, display: str, findings: list[Finding]):
+    """Compose the one document of the stream; a second document is a finding at its `---`."""
     node = loader.get_node() if loader.check_node() else None
-    if loader.check_node():
-        second = loader.get_node()
-        mark = second.start_mark if second is not None else None
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        findings.append(Finding(display, line, column, "", "yaml.multiple-documents", Severity.ERROR,
+    if loader.check_node():  # consumes the second document's start; its first event says where its content is
+        mark = loader.peek_event().start_mark
+        line = _separator_line(text, node.end_mark.line if node is not None else 0, mark.line)
+        column = 1 if line != mark.line else mark.column + 1
+        findings.append(Finding(display, line + 1, column, "", "yaml.multiple-documents", Severity.ERROR,
                                 "a second YAML document starts here; a leaf file holds exactly one",
                                 "keep one leaf per file; remove the `---` separator and what follows"))
     return node
+
+
+def _separator_line(text: str, after: int, before: int) -> int:
+    """0-based line of the `---` between two documents (or `before` when there is none)."""
+    lines = text.split("\n")
+    for number in range(min(before, len(lines) - 1), after - 1, -1):
+        if lines[number] == "---" or lines[number].startswith(("--- ", "---\t")):
+            return number
+    return before

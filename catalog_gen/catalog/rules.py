@@ -29,6 +29,7 @@ MANAGED_ENV = {
     "OLLAMA_NOPRUNE": "the chart sets it for shared caches",
     "HOME": "the chart points it at a writable volume",
 }
+_DEFAULTS: dict[tuple, object] = {}  # (schema $id, path) -> schema default
 _HOST = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS_LABEL = re.compile(patterns.DNS_LABEL)
 
@@ -47,8 +48,15 @@ class LeafView:
             elif isinstance(node, list) and isinstance(token, int) and token < len(node):
                 node = node[token]
             else:
-                return schema_module.subschema(self.schema, self.schema, [str(t) for t in path]).get("default")
+                return self.default(path)
         return node
+
+    def default(self, path: tuple) -> object:
+        """The schema default at a path, looked up once per schema and path."""
+        key = (self.schema.get("$id"), path)
+        if key not in _DEFAULTS:
+            _DEFAULTS[key] = schema_module.subschema(self.schema, self.schema, [str(t) for t in path]).get("default")
+        return _DEFAULTS[key]
 
     def has(self, *path: str) -> bool:
         node = self.doc.data
@@ -122,12 +130,14 @@ def _model_duplicate(v: LeafView):
     seen: dict[str, str] = {}
     for pointer, model in v.model_entries():
         key = normalized_model_name(model["name"])
+        where = pointer + "/name" if pointer != "/model" else pointer
         if key in seen:
-            yield v.finding(pointer + "/name" if pointer != "/model" else pointer, "leaf.model-duplicate",
-                            f"model {model['name']!r} is listed twice (also at {seen[key]})",
-                            "remove one entry; `phi` and `phi:latest` are the same model")
+            first = v.doc.where(seen[key])
+            yield v.finding(where, "leaf.model-duplicate",
+                            f"model {model['name']!r} is listed twice (also at {first.file}:{first.line})",
+                            "remove one entry; Ollama matches names case-insensitively and `phi` is `phi:latest`")
         else:
-            seen[key] = pointer
+            seen[key] = where
 
 
 @rule("leaf.model-name", "Model names follow Ollama's rules: a host of at most 350 characters and at most three parts.")
@@ -142,7 +152,7 @@ def _model_name(v: LeafView):
         if base and normalized_model_name(base) == normalized_model_name(name):
             yield v.finding(pointer + "/modelfile/from", "leaf.model-name",
                             f"custom model {name!r} is built from itself",
-                            "give the custom model its own name, e.g. `support-bot:1`")
+                            "give the custom model a name of its own and build it `from` a base model, e.g. `from: llama3.2:3b`")
 
 
 @rule("leaf.image-tag", "Images are pinned: no `latest` tag.")
@@ -264,3 +274,30 @@ def _env(v: LeafView):
         if name in MANAGED_ENV:
             yield v.finding(f"/ollama/env/{name}", "leaf.env", f"`ollama.env.{name}` is managed by the chart",
                             MANAGED_ENV[name], key=True)
+
+
+# --- rules that need the model sizes (catalog_gen.plan, which needs pydantic: imported on first use) ---
+
+
+@rule("leaf.model-size", "Every model's size is known (from its name, the family table or a `size` hint), so the pod can be sized.")
+def _model_size(v: LeafView):
+    from catalog_gen.catalog.model import ModelSpec
+    from catalog_gen.plan.model_size import ModelSizeUnknown, weights_figure
+
+    for pointer, model in v.model_entries():
+        try:
+            weights_figure(ModelSpec.model_validate(model))
+        except ModelSizeUnknown as exc:
+            yield v.finding(pointer + "/name" if pointer != "/model" else pointer, "leaf.model-size", exc.message, exc.hint)
+
+
+@rule("leaf.cache-size", "An explicit `cache.size` holds every model on disk.")
+def _cache_size(v: LeafView):
+    if v.get("cache", "size") is None or v.has("model") == v.has("models"):
+        return  # sized from the models, or the model form is wrong (leaf.model-form says so)
+    from catalog_gen.catalog.model import OllamaInferenceLoad
+    from catalog_gen.plan.sizing import service_problems
+
+    for problem in service_problems(OllamaInferenceLoad.model_validate(v.doc.data)):
+        if problem.pointer == "/cache/size":
+            yield v.finding("/cache/size", "leaf.cache-size", problem.message, problem.hint, severity=problem.severity)

@@ -87,6 +87,12 @@ def parse_model_name(name: str) -> ModelName:
     return ModelName(host=host, namespace=namespace, model=model, tag=tag or DEFAULT_TAG)
 
 
+def normalized_name(name: str) -> str:
+    """``host/namespace/model:tag`` with Ollama's defaults, lower case (Ollama matches names case-insensitively)."""
+    n = parse_model_name(name)
+    return f"{n.host}/{n.namespace}/{n.model}:{n.tag}".lower()
+
+
 def canonical_quantization(text: str) -> str | None:
     """`q4_K_M` -> `Q4_K_M`, `fp16` -> `F16`; None when llama.cpp has no such type."""
     upper = text.upper()

@@ -153,6 +153,7 @@ def build_plan(leaf: OllamaInferenceLoad, source: str) -> ChartPlan:
 
     v.section("router", "The model-aware router sidecar.")
     v.put("router.enabled", router, "Route through the router; Ollama then listens on loopback only.")
+    v.section("router.image", "Router image, pinned.")
     v.put("router.image.repository", leaf.router.image.repository, "Router image repository (the catalog-gen image).")
     v.put("router.image.tag", leaf.router.image.tag, "Router image tag.")
     v.put("router.image.pullPolicy", "IfNotPresent", "Image pull policy.")
@@ -173,6 +174,7 @@ def build_plan(leaf: OllamaInferenceLoad, source: str) -> ChartPlan:
     v.put("router.resources", {"requests": {"cpu": "100m", "memory": "96Mi"}, "limits": {"memory": "256Mi"}},
           "Resources of the router container.")
 
+    v.section("service", "The Service in front of the pods.")
     v.put("service.port", SERVICE_PORT, "Service port (targets the router, or Ollama without it).")
 
     budget = probes.startup_budget(sizing.models_disk_bytes)
@@ -192,11 +194,13 @@ def build_plan(leaf: OllamaInferenceLoad, source: str) -> ChartPlan:
     v.put("ingress.host", ingress.host or "", "Host name.")
     v.put("ingress.paths", list(ingress.paths), "Path prefixes routed to the service.")
     v.put("ingress.requestTimeout", ingress.request_timeout, "Route timeout, long enough for streamed answers.")
+    v.section("ingress.gateway", "The Gateway the route attaches to.")
     v.put("ingress.gateway.create", gateway is None, "Create a Gateway for this service (else attach to an existing one).")
     v.put("ingress.gateway.className", ingress.gateway_class_name, "GatewayClass of the created Gateway.")
     v.put("ingress.gateway.name", gateway.name if gateway else "", "Existing Gateway to attach to.")
     v.put("ingress.gateway.namespace", (gateway.namespace or "") if gateway else "", "Namespace of the existing Gateway.")
     v.put("ingress.gateway.sectionName", (gateway.section_name or "") if gateway else "", "Listener of the existing Gateway.")
+    v.section("ingress.tls", "TLS through cert-manager.")
     v.put("ingress.tls.enabled", ingress.tls.enabled, "HTTPS with a cert-manager Certificate.")
     v.put("ingress.tls.issuer", ingress.tls.issuer or "", "cert-manager issuer.")
     v.put("ingress.tls.issuerKind", ingress.tls.issuer_kind, "ClusterIssuer or Issuer.")
@@ -205,10 +209,12 @@ def build_plan(leaf: OllamaInferenceLoad, source: str) -> ChartPlan:
     allow = list(ingress.allow_from_namespaces)
     if not allow and ingress.enabled:
         allow = [(gateway.namespace or leaf.namespace) if gateway else leaf.namespace]
+    v.section("networkPolicy", "NetworkPolicy of the service port.")
     v.put("networkPolicy.enabled", True, "Admit traffic to the service port only from the listed namespaces and this one.")
     v.put("networkPolicy.allowFromNamespaces", sorted(set(allow)), "Namespaces allowed in (the gateway's by default).")
 
     most = leaf.autoscaling.max_replicas if leaf.autoscaling.enabled else replicas
+    v.section("podDisruptionBudget", "PodDisruptionBudget.")
     v.put("podDisruptionBudget.enabled", most > 1, "PodDisruptionBudget (when more than one replica).")
     v.put("podDisruptionBudget.maxUnavailable", 1, "Pods that may be disrupted at once.")
 

@@ -36,10 +36,11 @@ class AbortConnection(Exception):
 class Relay:
     """The outcome of one relayed reply, for metrics."""
 
-    __slots__ = ("status", "complete", "first_chunk_at", "tail", "failure")
+    __slots__ = ("status", "complete", "chunked", "first_chunk_at", "tail", "failure")
 
     def __init__(self) -> None:
         self.status = 0
+        self.chunked = False
         self.complete = False
         self.first_chunk_at = 0.0
         self.tail = b""
@@ -71,7 +72,7 @@ async def relay(response: Response, send, path: str, head_only: bool, deadline: 
     out.status = response.status
     headers = [(k, v) for k, v in response.headers if k not in DROP_RESPONSE]
     content_type = response.header(b"content-type")
-    chunked = response.header(b"content-length") is None
+    chunked = out.chunked = response.header(b"content-length") is None
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     last = previous = b""
     try:

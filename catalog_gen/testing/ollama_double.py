@@ -63,10 +63,10 @@ from catalog_gen.testing._ollama_state import DoubleModel, Knobs, OllamaDouble, 
 __all__ = ["DoubleModel", "DoubleProcess", "Knobs", "OllamaDouble", "RecordedRequest", "serve_double", "spawn_double"]
 
 
-def _bind_loopback() -> socket.socket:
+def _bind_loopback(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     sock.set_inheritable(True)
     return sock
 
@@ -112,10 +112,10 @@ def _server(double: OllamaDouble) -> _Server:
 
 
 @contextlib.contextmanager
-def serve_double(double: OllamaDouble | None = None) -> Iterator[str]:
-    """Serve ``double`` on a free loopback port in a thread; yields the base URL."""
+def serve_double(double: OllamaDouble | None = None, port: int = 0) -> Iterator[str]:
+    """Serve ``double`` on a free loopback port (or ``port``, to bring a stopped one back) in a thread; yields the base URL."""
     double = double if double is not None else OllamaDouble([DoubleModel("llama3.1:8b")])
-    sock = _bind_loopback()
+    sock = _bind_loopback(port)
     server = _server(double)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="ollama-double", daemon=True)
     thread.start()

@@ -123,3 +123,13 @@ Usage: env: {{- include "catalog-gen.pullEnv" . | nindent 12 }}
   value: "1"
 {{- end }}
 {{- end -}}
+
+{{/*
+The readiness data file (router off): name<TAB>kind per model.
+Usage: {{ include "catalog-gen.readyFile" . | quote }}
+*/}}
+{{- define "catalog-gen.readyFile" -}}
+{{- range .Values.models -}}
+{{- printf "%s\t%s\n" .name (.kind | default "text") -}}
+{{- end -}}
+{{- end -}}

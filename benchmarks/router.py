@@ -1,0 +1,348 @@
+"""Router overhead, side by side: straight to an instant upstream, through Debian's nginx, through the router.
+
+    .venv/bin/python benchmarks/router.py [--seconds 5] [--concurrency 32] [--rss-requests 100000]
+
+Everything runs on loopback: an upstream that answers /api/generate at once
+(or streams NDJSON chunks at a fixed pace, each stamped with the monotonic
+clock at send), nginx as a streaming reverse proxy (``proxy_buffering off``,
+keep-alive upstream, one worker, installed with apt-get when missing), and
+``catalog-gen router`` (one process). The load generator keeps
+``--concurrency`` keep-alive connections busy for ``--seconds`` per phase
+(capped at 200,000 requests), then prints a Markdown table: p50/p99 latency,
+requests/s, chunk delivery delay, the router's resident memory, and the
+ratios against nginx. Timings are the load generator's, on the same 2 cores
+as everything else; nothing here asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import httptools
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_REQUESTS = 200_000
+STREAM_CHUNKS = 40
+STREAM_GAP = 0.005
+
+
+# -- the instant upstream (runs as a child process: `router.py --upstream PORT`) -------------------------
+class _Upstream(asyncio.Protocol):
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.parser = httptools.HttpRequestParser(self)
+        self.body = []
+        self.url = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed_data(data)
+
+    def on_url(self, url: bytes) -> None:
+        self.url = url
+        self.body = []
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        body = b"".join(self.body)
+        if self.url != b"/api/generate":
+            self._send(b"application/json; charset=utf-8", b'{"models":[]}')
+        elif b'"stream":true' in body.replace(b" ", b""):
+            asyncio.get_running_loop().create_task(self._stream())
+        else:
+            reply = (b'{"model":"bench:latest","response":"hi","done":true,"done_reason":"stop",'
+                     b'"eval_count":10,"eval_duration":100000000}')
+            self._send(b"application/json; charset=utf-8", reply)
+
+    def _send(self, content_type: bytes, body: bytes) -> None:
+        self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-type: " + content_type
+                             + b"\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+    async def _stream(self) -> None:
+        self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/x-ndjson\r\ntransfer-encoding: chunked\r\n\r\n")
+        for i in range(STREAM_CHUNKS):
+            await asyncio.sleep(STREAM_GAP)
+            done = b"true" if i == STREAM_CHUNKS - 1 else b"false"
+            line = b'{"model":"bench:latest","response":"x","t":%d,"done":%s}\n' % (time.monotonic_ns(), done)
+            self.transport.write(b"%x\r\n%s\r\n" % (len(line), line))
+        self.transport.write(b"0\r\n\r\n")
+
+
+def run_upstream(port: int) -> None:
+    import uvloop
+
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(_Upstream, "127.0.0.1", port, backlog=1024)
+        await server.serve_forever()
+
+    uvloop.run(main())
+
+
+# -- load generator --------------------------------------------------------------------------------------
+class _Client(asyncio.Protocol):
+    """One keep-alive connection sending requests back to back, or on a fixed schedule when ``interval`` is set."""
+
+    def __init__(self, request: bytes, stream: bool, stats: dict, stop_at: float, budget: list, interval: float,
+                 offset: float) -> None:
+        self.request, self.stream, self.stats, self.stop_at, self.budget = request, stream, stats, stop_at, budget
+        self.interval = interval
+        self.loop = asyncio.get_running_loop()
+        self.next_at = self.loop.time() + offset
+        self.parser = httptools.HttpResponseParser(self)
+        self.done = self.loop.create_future()
+        self.partial = b""
+        self.first = False
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if time.monotonic() >= self.stop_at or self.budget[0] <= 0:
+            self.transport.close()
+            return
+        self.budget[0] -= 1
+        if self.interval:
+            self.next_at += self.interval
+            delay = self.next_at - self.loop.time()
+            if delay > 0:
+                self.loop.call_later(delay, self._send, self.next_at)
+                return
+            self._send(self.next_at)  # late: latency still counts from the planned time (no coordinated omission)
+        else:
+            self._send(None)
+
+    def _send(self, planned: float | None) -> None:
+        now = self.loop.time()
+        self.sent = time.perf_counter() - (now - planned if planned is not None and planned < now else 0.0)
+        self.first = True
+        self.transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed_data(data)
+
+    def on_body(self, body: bytes) -> None:
+        if not self.stream:
+            return
+        if self.first:
+            self.first = False
+            self.stats["first_byte"].append((time.perf_counter() - self.sent) * 1e3)
+        now = time.monotonic_ns()
+        data = self.partial + body
+        lines = data.split(b"\n")
+        self.partial = lines.pop()
+        for line in lines:
+            at = line.find(b'"t":')
+            if at >= 0:
+                self.stats["chunk_delay"].append((now - int(line[at + 4:line.index(b",", at)])) / 1e6)
+
+    def on_message_complete(self) -> None:
+        self.stats["latency"].append((time.perf_counter() - self.sent) * 1e3)
+        self._schedule()
+
+    def connection_lost(self, exc) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+async def load(port: int, seconds: float, concurrency: int, stream: bool, rate: float = 0.0,
+               max_requests: int = MAX_REQUESTS) -> dict:
+    """Keep ``concurrency`` connections busy for ``seconds``; ``rate`` > 0 paces them to that many requests/s in all."""
+    body = json.dumps({"model": "bench", "prompt": "hi", "stream": stream}).encode()
+    request = (b"POST /api/generate HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: "
+               + str(len(body)).encode() + b"\r\n\r\n" + body)
+    stats: dict = {"latency": [], "chunk_delay": [], "first_byte": []}
+    loop = asyncio.get_running_loop()
+    started = time.monotonic()
+    budget = [max_requests]
+    interval = concurrency / rate if rate else 0.0
+    clients = []
+    for i in range(concurrency):
+        _t, client = await loop.create_connection(
+            lambda: _Client(request, stream, stats, started + seconds, budget, interval, i * interval / concurrency),
+            "127.0.0.1", port)
+        clients.append(client)
+    await asyncio.gather(*(c.done for c in clients))
+    stats["elapsed"] = time.monotonic() - started
+    return stats
+
+
+def pct(values: list, q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+# -- the contenders --------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{what} exited with {proc.returncode} before listening")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"{what} did not listen on {port} within {timeout}s")
+
+
+def find_nginx() -> str:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if found:
+        return found
+    print("nginx missing: installing Debian's nginx with apt-get", file=sys.stderr)
+    # RUNLEVEL=1: invoke-rc.d then does not start the packaged nginx on port 80.
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive", "RUNLEVEL": "1"}
+    if subprocess.run(["apt-get", "install", "-y", "-q", "nginx"], env=env).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, check=True)
+        subprocess.run(["apt-get", "install", "-y", "-q", "nginx"], env=env, check=True)
+    return shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+NGINX_CONF = """
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/body; proxy_temp_path {dir}/proxy;
+  fastcgi_temp_path {dir}/fastcgi; uwsgi_temp_path {dir}/uwsgi; scgi_temp_path {dir}/scgi;
+  keepalive_requests 10000000;
+  upstream ollama {{ server 127.0.0.1:{upstream}; keepalive 64; keepalive_requests 10000000; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://ollama;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host localhost:{upstream};
+      proxy_buffering off;
+      keepalive_requests 10000000;
+      proxy_request_buffering off;
+    }}
+  }}
+}}
+"""
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each load phase (default 5)")
+    parser.add_argument("--concurrency", type=int, default=32, help="connections kept busy (default 32)")
+    parser.add_argument("--rate", type=float, default=1500.0, help="paced load for the latency columns, requests/s (default 1500)")
+    parser.add_argument("--rss-requests", type=int, default=100_000, help="requests sent before the last memory reading")
+    parser.add_argument("--upstream", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.upstream:
+        run_upstream(args.upstream)
+        return 0
+    import uvloop
+
+    tmp = Path(tempfile.mkdtemp(prefix="router-bench-"))
+    procs: list[subprocess.Popen] = []
+    try:
+        up_port, nginx_port, router_port = free_port(), free_port(), free_port()
+        procs.append(subprocess.Popen([sys.executable, __file__, "--upstream", str(up_port)]))
+        wait_port(up_port, procs[-1], "upstream")
+        (tmp / "nginx.conf").write_text(NGINX_CONF.format(dir=tmp, upstream=up_port, port=nginx_port))
+        procs.append(subprocess.Popen([find_nginx(), "-c", str(tmp / "nginx.conf"), "-p", str(tmp), "-g", "daemon off;"]))
+        wait_port(nginx_port, procs[-1], "nginx")
+        router = subprocess.Popen([sys.executable, "-m", "catalog_gen.cli", "router", "--host", "127.0.0.1",
+                                   "--port", str(router_port), "--backend", f"http://127.0.0.1:{up_port}",
+                                   "--slots", str(args.concurrency), "--max-queue", "1000"],
+                                  stderr=subprocess.DEVNULL)
+        procs.append(router)
+        wait_port(router_port, router, "router")
+        targets = {"direct": up_port, "nginx": nginx_port, "router": router_port}
+        results: dict = {}
+        for name, port in targets.items():
+            uvloop.run(load(port, 1.0, args.concurrency, False))  # warm caches and pools
+            results[name] = {
+                "max": uvloop.run(load(port, args.seconds, args.concurrency, False)),
+                "paced": uvloop.run(load(port, args.seconds, args.concurrency, False, rate=args.rate)),
+                "streams": uvloop.run(load(port, args.seconds, args.concurrency, True)),
+            }
+        rss = [rss_mb(router.pid)]
+        sent = sum(len(phase["latency"]) for phase in results["router"].values())
+        while sent < args.rss_requests:
+            batch = min(MAX_REQUESTS, args.rss_requests - sent)
+            got = uvloop.run(load(router_port, 120, args.concurrency, False, max_requests=batch))
+            sent += len(got["latency"])
+            rss.append(rss_mb(router.pid))
+        print(table(results, rss, sent, args))
+        with urllib.request.urlopen(f"http://127.0.0.1:{router_port}/metrics") as reply:
+            inflight = [line for line in reply.read().decode().splitlines() if line.startswith("ollama_router_inflight_requests{")]
+        print(f"\nrouter in-flight gauge after the run: {', '.join(inflight)}")
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def table(results: dict, rss: list, sent: int, args) -> str:
+    rows = {}
+    for name, phases in results.items():
+        paced, streams = phases["paced"], phases["streams"]
+        rows[name] = {"max": len(phases["max"]["latency"]) / phases["max"]["elapsed"],
+                      "p50": pct(paced["latency"], 50), "p99": pct(paced["latency"], 99),
+                      "f50": pct(streams["first_byte"], 50), "f99": pct(streams["first_byte"], 99),
+                      "d50": pct(streams["chunk_delay"], 50), "d99": pct(streams["chunk_delay"], 99)}
+    direct, ng, ro = rows["direct"], rows["nginx"], rows["router"]
+    out = [f"{args.concurrency} keep-alive connections per phase, {args.seconds:g} s each, loopback, one 2-core machine. "
+           f"max: back-to-back non-streamed requests; paced: non-streamed at {args.rate:g} req/s in all "
+           f"(latency from the planned send time); streams: {args.concurrency} concurrent NDJSON streams of "
+           f"{STREAM_CHUNKS} chunks {STREAM_GAP * 1000:g} ms apart (chunk delay: upstream send to client receipt).", "",
+           "| path | max req/s | paced p50 ms | paced p99 ms | stream first byte p50 ms | p99 ms | chunk delay p50 ms | p99 ms |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, r in rows.items():
+        out.append(f"| {name} | {r['max']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['f50']:.2f} | {r['f99']:.2f} | "
+                   f"{r['d50']:.2f} | {r['d99']:.2f} |")
+    out += ["", "| ratio router / nginx | value |", "| --- | ---: |",
+            f"| max req/s | {ro['max'] / ng['max']:.2f} |",
+            f"| paced p50 latency | {ro['p50'] / ng['p50']:.2f} |", f"| paced p99 latency | {ro['p99'] / ng['p99']:.2f} |",
+            f"| stream first byte p99 | {ro['f99'] / ng['f99']:.2f} |", f"| chunk delay p99 | {ro['d99'] / ng['d99']:.2f} |",
+            "", "| target | measured | goal |", "| --- | ---: | --- |",
+            f"| router added p50 minus nginx added p50 (paced) | {ro['p50'] - ng['p50']:.2f} ms | <= 1 ms |",
+            f"| router added p99 minus nginx added p99 (paced) | {ro['p99'] - ng['p99']:.2f} ms | <= 5 ms |",
+            f"| router non-streamed req/s, one process | {ro['max']:.0f} | >= 1500 |",
+            f"| router added chunk delay p99 (vs direct) | {ro['d99'] - direct['d99']:.2f} ms | <= 1 ms |",
+            f"| router RSS after {sent} requests | {rss[-1]:.1f} MB (readings: {', '.join(f'{x:.1f}' for x in rss)}) | <= 80 MB, flat |"]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""Lint one chart: Helm lint, render each values scenario, parse, check, suppress, locate.
+
+Checks return ``Issue`` records; this module turns them into ``Finding``s:
+severity and remediation from the registry, file/line from ``locate``, the
+scenario named when it is not the default values. A problem that shows up in
+several scenarios at the same place is reported once (for the first).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from catalog_gen.errors import Finding, Severity
+from catalog_gen.lint import helm, manifests, platform, schemas, security, semantic, suppress
+from catalog_gen.lint.crds import CrdStore
+from catalog_gen.lint.kube_schemas import KubeSchemas
+from catalog_gen.lint.locate import TemplateLineMap, node_position
+from catalog_gen.lint.objects import Issue, K8sObject
+from catalog_gen.lint.podspec import ChartView
+from catalog_gen.lint.policies import CHECK_BY_ID
+
+DEFAULT_SCENARIO = "values.yaml"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    kube: KubeSchemas
+    crds: CrdStore
+    require_schemas: bool
+    scratch: Path  # a private temporary folder (helm lint's shadow copies)
+
+
+def display_path(path: Path) -> str:
+    """A path relative to the working directory when it is inside it, else absolute (POSIX style)."""
+    absolute = path.resolve()
+    try:
+        return absolute.relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return absolute.as_posix()
+
+
+def check_objects(objects: list[K8sObject], settings: Settings) -> list[Issue]:
+    """Every check that looks at rendered objects (schemas, semantics, policies), suppression applied."""
+    view = ChartView.build(objects)
+    issues: list[Issue] = []
+    for obj in objects:
+        issues += schemas.check_schema(obj, settings.kube, settings.crds, settings.require_schemas)
+    issues += semantic.run(view)
+    issues += security.run(view)
+    issues += platform.run(view)
+    return suppress.apply(objects, issues)
+
+
+class _Locator:
+    """Turns issues of one chart into findings; template sources and line maps are read lazily."""
+
+    def __init__(self, chart_dir: Path) -> None:
+        self.chart_dir = chart_dir
+        self.chart = display_path(chart_dir)
+        self._maps: dict[tuple[str, str], TemplateLineMap | None] = {}
+
+    def _line_map(self, template: str, rendered: str) -> TemplateLineMap | None:
+        key = (template, rendered)
+        if key not in self._maps:
+            try:
+                source = (self.chart_dir / template).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                source = None
+            self._maps[key] = TemplateLineMap(rendered, source) if source is not None else None
+        return self._maps[key]
+
+    def finding(self, issue: Issue, scenario: str, rendered: dict[str, str]) -> tuple[tuple, Finding]:
+        check = CHECK_BY_ID[issue.check]
+        severity = Severity(issue.severity) if issue.severity else check.severity
+        message = issue.message
+        rendered_line = 0
+        if issue.file:
+            template = issue.file if "templates/" in issue.file else ""
+            path, line, column, template_line = issue.file, issue.line, issue.column, issue.line if template else 0
+        else:
+            obj = issue.obj
+            template = issue.template or (obj.template if obj else "")
+            if issue.line:
+                rendered_line, rendered_col = issue.line, issue.column
+            else:
+                line0, col0 = node_position(obj.node, issue.pointer)
+                rendered_line, rendered_col = obj.line_offset + line0 + 1, col0 + 1
+            line_map = self._line_map(template, rendered.get(template, ""))
+            located = line_map.lookup(rendered_line, rendered_col) if line_map else None
+            path = template
+            line, column = located if located else (0, 0)
+            template_line = line
+        key = (issue.check, path, line, column, issue.pointer, issue.obj.ref if issue.obj else "", message)
+        if not line and rendered_line:
+            message += f" (rendered manifest line {rendered_line}; the template line could not be located)"
+        if scenario != DEFAULT_SCENARIO:
+            message += f" [values: {scenario}]"
+        finding = Finding(
+            file=f"{self.chart}/{path}",
+            line=line,
+            column=column,
+            pointer=issue.pointer,
+            code=issue.check,
+            severity=severity,
+            message=message,
+            hint=check.remediation,
+            object=issue.obj.ref if issue.obj else "",
+            template=template,
+            template_line=template_line,
+            chart=self.chart,
+            rendered_line=rendered_line,
+        )
+        return key, finding
+
+
+def _drop_helm_duplicates(lint_issues: list[Issue], own: list[Issue]) -> list[Issue]:
+    """Helm's YAML parse errors and render errors also come from our own steps, with better positions."""
+    unparsable = {i.template for i in own if i.check == "yaml-invalid"}
+    render_errors = {(i.file, i.line) for i in own if i.check == "helm-render"}
+    return [
+        i
+        for i in lint_issues
+        if not (i.file in unparsable and "unable to parse YAML" in i.message) and (i.file, i.line) not in render_errors
+    ]
+
+
+def lint_chart(chart_dir: Path, settings: Settings) -> list[Finding]:
+    locator = _Locator(chart_dir)
+    findings: dict[tuple, Finding] = {}
+
+    def add(issues: list[Issue], scenario: str, rendered: dict[str, str]) -> None:
+        for issue in issues:
+            key, finding = locator.finding(issue, scenario, rendered)
+            findings.setdefault(key, finding)
+
+    lint_issues = helm.lint(chart_dir, settings.kube.version, settings.scratch)
+    chart, load_issues = helm.load(chart_dir)
+    own: list[Issue] = list(load_issues)
+    scenario_list, scenario_issues = helm.scenarios(chart_dir)
+    own += scenario_issues
+    add(own, DEFAULT_SCENARIO, {})
+    if chart is not None:
+        parsed: dict[tuple[str, str], tuple[list[K8sObject], list[Issue]]] = {}
+        seen_outputs: list[dict[str, str]] = []
+        try:
+            for scenario in scenario_list:
+                rendered, issues = chart.render(scenario)
+                if rendered and rendered in seen_outputs:
+                    continue  # renders exactly like an earlier scenario: nothing new to find
+                seen_outputs.append(rendered)
+                objects: list[K8sObject] = []
+                for template in sorted(rendered):
+                    key = (template, rendered[template])
+                    if key not in parsed:  # most templates render the same in every scenario
+                        parsed[key] = manifests.parse_template(template, rendered[template])
+                    objects += parsed[key][0]
+                    issues += parsed[key][1]
+                issues += check_objects(objects, settings)
+                own += issues if scenario.name == DEFAULT_SCENARIO else []
+                add(issues, scenario.name, rendered)
+        finally:
+            chart.close()
+    add(_drop_helm_duplicates(lint_issues, own), DEFAULT_SCENARIO, {})
+    return list(findings.values())

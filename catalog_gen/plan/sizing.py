@@ -1,0 +1,370 @@
+"""Resources of the serving pods from the size of their models.
+
+Memory of one Ollama process = runtime overhead (512 MiB: server, runner, CUDA
+context) + for each set of weights it may hold: the weights (bytes on disk) + the
+KV cache (2 x layers x KV width x bytes per element x context x parallel requests,
+the element f16 unless `OLLAMA_KV_CACHE_TYPE` says q8_0/q4_0 with flash attention)
++ compute buffers (256 MiB + 5% of the weights). Every model counts, warm or not:
+Ollama may hold them all at once. A custom model shares its base's weights (one
+runner in Ollama) and counts once.
+
+Decisions, each written to ``Sizing.reasons``:
+* GPUs per pod: ``gpu.count`` (0 with ``vendor: none``); a named GPU preset with
+  ``count: 0`` brings its own count. ``ollama.processes`` share them, one or more
+  GPUs each; a process spanning several GPUs uses ``multi-gpu``.
+* ``preset: auto`` takes the smallest preset of its class (`presets`) whose
+  budget holds the need (per GPU on GPU, per process on CPU); a named preset is
+  used as is, with a warning when the need exceeds it.
+* Requests/limits are per Ollama container: the preset's, CPU memory raised to the
+  need, ephemeral storage raised by the container's share of an ``emptyDir``
+  cache (its usage counts against the pod's ephemeral storage), the GPU resource
+  in both; explicit ``container.resources`` win key by key.
+* Cache size: ``cache.size`` if set, else models on disk + headroom: 25% (at least
+  2 GiB) for ``emptyDir``; the largest model (at least 2 GiB) for ``pvc``/``shared``,
+  where a new version of a tag is pulled next to the old one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from catalog_gen.catalog.model import OllamaInferenceLoad
+from catalog_gen.errors import CatalogGenError, Severity
+from catalog_gen.plan.model_size import ModelSizeUnknown, WeightsFigure, normalized_name, weights_figure
+from catalog_gen.plan.presets import CPU_ORDER, GPU_ORDER, GPU_RESOURCE, GPU_VRAM, PRESETS, PRODUCT_LABEL, GiB, MiB, Preset
+from catalog_gen.quantity import parse_quantity
+
+RUNTIME_OVERHEAD = 512 * MiB
+GRAPH_FIXED = 256 * MiB
+GRAPH_SHARE = 0.05
+KV_ELEMENT_BYTES = {"f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
+RESOURCE_KEYS = ("cpu", "memory", "ephemeral-storage")
+
+
+class SizingError(CatalogGenError):
+    """The leaf's models or resources cannot be sized as asked."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    pointer: str  # RFC 6901 pointer into the leaf
+    severity: Severity
+    message: str
+    hint: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSize:
+    name: str
+    parameters_b: float
+    quantization: str
+    disk_bytes: int  # the weights it needs on disk (a custom model: its base's)
+    weights_bytes: int
+    kv_cache_bytes: int
+    memory_bytes: int  # weights + KV cache + compute buffers
+    context_length: int  # tokens per request slot for this model
+    shares_weights_with: str | None  # the base of a custom model
+    keep_warm: bool
+    source: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Sizing:
+    preset: str
+    reasons: list[str]
+    models: list[ModelSize]
+    memory_estimate_bytes: int  # one Ollama process: VRAM on GPU, RAM on CPU
+    vram_per_gpu_bytes: int  # 0 on CPU
+    requests: dict[str, str]  # per Ollama container
+    limits: dict[str, str]
+    gpu_resource: str | None
+    gpu_count: int  # per pod
+    gpus_per_process: int
+    processes: int
+    node_selector: dict[str, str]
+    tolerations: list[dict]
+    num_parallel: int
+    context_length: int
+    kv_cache_type: str
+    cache_size: str
+    models_disk_bytes: int  # what the pull writes
+    load_bytes: int  # what one process reads into memory at start (keep-warm models): startup budget input
+
+
+def gib(n: float) -> str:
+    return f"{n / GiB:.1f} GiB"
+
+
+def ceil_gi(n: float) -> str:
+    return f"{max(1, math.ceil(n / GiB))}Gi"
+
+
+def quantity_text(value) -> str:
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def _model_pointer(leaf: OllamaInferenceLoad, index: int) -> str:
+    return "/model" if leaf.models is None else f"/models/{index}"
+
+
+def _figures(leaf: OllamaInferenceLoad) -> tuple[list[WeightsFigure], list[Problem]]:
+    figures, problems = [], []
+    for i, spec in enumerate(leaf.model_specs):
+        try:
+            figures.append(weights_figure(spec))
+        except ModelSizeUnknown as exc:
+            problems.append(Problem(_model_pointer(leaf, i), Severity.ERROR, exc.message, exc.hint))
+    return figures, problems
+
+
+def service_problems(leaf: OllamaInferenceLoad) -> list[Problem]:
+    """Everything sizing finds wrong or doubtful in a leaf, for the validator (errors and warnings)."""
+    figures, problems = _figures(leaf)
+    if problems:
+        return problems
+    return _compute(leaf, figures)[1]
+
+
+def size_service(leaf: OllamaInferenceLoad) -> Sizing:
+    """Size one service. Raises `SizingError` on an error `service_problems` would report."""
+    figures, problems = _figures(leaf)
+    if not problems:
+        sizing, problems = _compute(leaf, figures)
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise SizingError(f"{leaf.service_name}: {first.pointer}: {first.message}{more}", hint=first.hint)
+    return sizing
+
+
+def _gpus(leaf: OllamaInferenceLoad, reasons: list[str], problems: list[Problem]) -> int:
+    """GPUs per Ollama process."""
+    count = leaf.gpu.count if leaf.gpu.vendor != "none" else 0
+    processes = leaf.ollama.processes
+    named = leaf.container.preset
+    if named in CPU_ORDER:
+        if count:
+            problems.append(Problem("/container/preset", Severity.ERROR, f"preset {named} is CPU only but `gpu.count` is {count}",
+                                    "choose a GPU preset (or auto), or set `gpu.count: 0`"))
+        return 0
+    if named != "auto":
+        if leaf.gpu.vendor == "none":
+            problems.append(Problem("/container/preset", Severity.ERROR, f"preset {named} needs GPUs but `gpu.vendor` is none",
+                                    "set `gpu.vendor: nvidia` (or amd), or choose a CPU preset"))
+            return 0
+        per_process = max(PRESETS[named].gpus_per_process, count // processes)
+        if count < per_process * processes:
+            reasons.append(f"preset {named}: {per_process} GPU(s) per process, {per_process * processes} per pod (gpu.count is {count})")
+        return per_process
+    return count // processes if count >= processes else (1 if count else 0)
+
+
+def _model_sizes(leaf, figures, num_parallel, context_length, kv_bytes, reasons, problems) -> list[ModelSize]:
+    specs = leaf.model_specs
+    listed = {normalized_name(s.name) for s in specs}
+    sizes = []
+    for spec, fig in zip(specs, figures):
+        ctx = context_length
+        params = spec.modelfile.parameters if spec.modelfile else {}
+        if isinstance(params.get("num_ctx"), int) and not isinstance(params.get("num_ctx"), bool):
+            ctx = params["num_ctx"]
+        if fig.context_max and ctx > fig.context_max:
+            reasons.append(f"{spec.name}: context capped at its trained {fig.context_max} tokens (asked {ctx})")
+            ctx = fig.context_max
+        kv = int(2 * fig.layers * fig.kv_dim * kv_bytes * ctx * num_parallel)
+        graph = int(GRAPH_FIXED + GRAPH_SHARE * fig.disk_bytes)
+        base = spec.modelfile.from_ if spec.modelfile else None
+        shares = base if base is not None and normalized_name(base) in listed else None
+        sizes.append(ModelSize(
+            name=spec.name, parameters_b=fig.parameters_b, quantization=fig.quantization, disk_bytes=fig.disk_bytes,
+            weights_bytes=fig.disk_bytes, kv_cache_bytes=kv, memory_bytes=fig.disk_bytes + kv + graph,
+            context_length=ctx, shares_weights_with=shares, keep_warm=spec.keep_warm, source=fig.source,
+        ))
+        reasons.append(
+            f"{spec.name}: {fig.parameters_b:g}B parameters, {fig.quantization}, {gib(fig.disk_bytes)} of weights "
+            f"+ {gib(kv)} KV cache ({num_parallel} x {ctx} tokens) + {gib(graph)} buffers = {gib(fig.disk_bytes + kv + graph)}"
+            f" [{fig.source}]")
+    return sizes
+
+
+def _groups(leaf, sizes: list[ModelSize], problems: list[Problem]) -> dict[str, list[ModelSize]]:
+    """Models by the weights they load: a custom model joins its base."""
+    groups: dict[str, list[ModelSize]] = {}
+    for size in sizes:
+        groups.setdefault(normalized_name(size.shares_weights_with or size.name), []).append(size)
+    for members in groups.values():
+        contexts = sorted({m.context_length for m in members})
+        if len(members) > 1 and len(contexts) > 1:
+            names = ", ".join(m.name for m in members)
+            problems.append(Problem(
+                "/models", Severity.WARNING,
+                f"{names} share one set of weights but ask for different context lengths ({', '.join(map(str, contexts))}): "
+                "Ollama reloads the model whenever requests alternate between them",
+                "give the custom model the same `num_ctx` as `ollama.contextLength`, or drop `num_ctx`"))
+    return groups
+
+
+def _compute(leaf: OllamaInferenceLoad, figures: list[WeightsFigure]) -> tuple[Sizing, list[Problem]]:
+    reasons: list[str] = []
+    problems: list[Problem] = []
+    gpus_pp = _gpus(leaf, reasons, problems)
+    processes = leaf.ollama.processes
+    on_gpu = gpus_pp > 0
+    class_default = PRESETS["gpu-small" if on_gpu else "cpu-small"]
+    named = leaf.container.preset
+    defaults = PRESETS[named] if named != "auto" else class_default
+    num_parallel = leaf.ollama.num_parallel or defaults.num_parallel
+    context_length = leaf.ollama.context_length or defaults.context_length
+    reasons.append(f"{num_parallel} parallel request(s) x {context_length} tokens of context per process"
+                   f" ({'leaf' if leaf.ollama.num_parallel else 'preset default'} / "
+                   f"{'leaf' if leaf.ollama.context_length else 'preset default'})")
+    kv_type = leaf.ollama.env.get("OLLAMA_KV_CACHE_TYPE", "f16").lower()
+    if kv_type not in KV_ELEMENT_BYTES or not leaf.ollama.flash_attention:
+        kv_type = "f16"
+    sizes = _model_sizes(leaf, figures, num_parallel, context_length, KV_ELEMENT_BYTES[kv_type], reasons, problems)
+    groups = _groups(leaf, sizes, problems)
+
+    need = RUNTIME_OVERHEAD + sum(max(m.memory_bytes for m in members) for members in groups.values())
+    per_gpu = RUNTIME_OVERHEAD + math.ceil((need - RUNTIME_OVERHEAD) / gpus_pp) if on_gpu else 0
+    reasons.append(f"one Ollama process needs {gib(need)} ({'VRAM' if on_gpu else 'RAM'}; 0.5 GiB runtime + every model"
+                   f"{', custom models counted with their base' if len(groups) < len(sizes) else ''})"
+                   + (f", {gib(per_gpu)} on each of its {gpus_pp} GPUs" if gpus_pp > 1 else ""))
+
+    preset = _choose_preset(leaf, on_gpu, gpus_pp, need, per_gpu, reasons, problems)
+    _check_vram(leaf, on_gpu, per_gpu, reasons, problems)
+    disk = sum(members[0].disk_bytes for members in groups.values())
+    cache_size = _cache_size(leaf, disk, groups, reasons, problems)
+    requests, limits = _resources(leaf, preset, on_gpu, need, gpus_pp, cache_size, reasons, problems)
+    vendor = leaf.gpu.vendor if leaf.gpu.vendor != "none" else "nvidia"
+    node_selector: dict[str, str] = {}
+    if on_gpu and leaf.gpu.product:
+        node_selector[PRODUCT_LABEL[vendor]] = leaf.gpu.product
+        reasons.append(f"node selector {PRODUCT_LABEL[vendor]}={leaf.gpu.product}")
+    elif on_gpu:
+        reasons.append(f"no gpu.product: any node with {GPU_RESOURCE[vendor]}; it must have {gib(per_gpu)} free on each GPU")
+    node_selector.update(leaf.container.node_selector)
+    resource = GPU_RESOURCE[vendor] if on_gpu else None
+    tolerations = [{"key": resource, "operator": "Exists", "effect": "NoSchedule"}] if resource else []
+    load = sum(max(m.disk_bytes for m in members) for members in groups.values() if any(m.keep_warm for m in members))
+    sizing = Sizing(
+        preset=preset.name, reasons=reasons, models=sizes, memory_estimate_bytes=need,
+        vram_per_gpu_bytes=per_gpu, requests=requests, limits=limits,
+        gpu_resource=resource, gpu_count=gpus_pp * processes, gpus_per_process=gpus_pp, processes=processes,
+        node_selector=node_selector, tolerations=tolerations, num_parallel=num_parallel, context_length=context_length,
+        kv_cache_type=kv_type, cache_size=cache_size, models_disk_bytes=disk, load_bytes=load,
+    )
+    return sizing, problems
+
+
+def _choose_preset(leaf, on_gpu, gpus_pp, need, per_gpu, reasons, problems) -> Preset:
+    named = leaf.container.preset
+    measure = per_gpu if on_gpu else need
+    what = "per GPU" if on_gpu else "of RAM"
+    if named != "auto":
+        preset = PRESETS[named]
+        reasons.append(f"preset {named}: named by the leaf ({preset.tier})")
+        if measure > preset.budget_bytes:
+            problems.append(Problem("/container/preset", Severity.WARNING,
+                                    f"preset {named} is meant for up to {gib(preset.budget_bytes)} {what}; the models need {gib(measure)}",
+                                    "use `preset: auto`, or a larger preset"))
+        return preset
+    order = CPU_ORDER if not on_gpu else GPU_ORDER if gpus_pp == 1 else ("multi-gpu",)
+    for name in order:
+        preset = PRESETS[name]
+        if measure <= preset.budget_bytes:
+            reasons.append(f"preset {name} (auto): {gib(measure)} {what} fits its {gib(preset.budget_bytes)} ({preset.tier})")
+            return preset
+    preset = PRESETS[order[-1]]
+    reasons.append(f"preset {preset.name} (auto): the largest of its class; {gib(measure)} {what} exceeds its {gib(preset.budget_bytes)}")
+    if on_gpu:
+        problems.append(Problem("/gpu/count", Severity.WARNING,
+                                f"the models need {gib(measure)} per GPU, more than the largest GPUs hold ({gib(preset.budget_bytes)})",
+                                "give each Ollama process more GPUs (`gpu.count`), or use smaller / more quantized models"))
+    return preset
+
+
+def _check_vram(leaf, on_gpu, per_gpu, reasons, problems) -> None:
+    if not on_gpu:
+        return
+    if leaf.gpu.vram is not None:
+        vram, source = int(parse_quantity(leaf.gpu.vram)), "gpu.vram"
+    elif leaf.gpu.product in GPU_VRAM:
+        vram, source = GPU_VRAM[leaf.gpu.product], f"{leaf.gpu.product} (nvidia-smi memory.total)"
+    else:
+        return
+    if per_gpu > vram:
+        problems.append(Problem("/gpu", Severity.WARNING,
+                                f"the models need {gib(per_gpu)} per GPU but a GPU has {gib(vram)} ({source}): "
+                                "Ollama will run part of the model on the CPU, many times slower",
+                                "use a larger GPU, more GPUs per process, fewer parallel requests or a shorter context"))
+    else:
+        reasons.append(f"fits: {gib(per_gpu)} per GPU of {gib(vram)} ({source})")
+
+
+def _cache_size(leaf, disk, groups, reasons, problems) -> str:
+    mode = leaf.cache.mode
+    if leaf.cache.size is not None:
+        size = quantity_text(leaf.cache.size)
+        reasons.append(f"cache {mode}: {size} from cache.size; the models take {gib(disk)}")
+        if parse_quantity(leaf.cache.size) < disk:
+            problems.append(Problem("/cache/size", Severity.ERROR,
+                                    f"cache.size {size} is smaller than the models ({gib(disk)} on disk)",
+                                    f"set cache.size to at least {ceil_gi(disk * 1.25)}, or remove it to size the cache from the models"))
+        return size
+    if mode == "emptyDir":
+        headroom, why = max(2 * GiB, disk // 4), "25% (at least 2 GiB)"
+    else:
+        headroom = max(2 * GiB, max(members[0].disk_bytes for members in groups.values()))
+        why = "the largest model (at least 2 GiB), for a new version pulled next to the old one"
+    size = ceil_gi(disk + headroom)
+    reasons.append(f"cache {mode}: {size} = {gib(disk)} of models + {why}")
+    return size
+
+
+def _resources(leaf, preset: Preset, on_gpu, need, gpus_pp, cache_size, reasons, problems):
+    requests, limits = dict(preset.requests), dict(preset.limits)
+    if not on_gpu and need > parse_quantity(limits["memory"]):
+        limits["memory"] = ceil_gi(need)
+        reasons.append(f"memory limit raised to the estimate, {limits['memory']}")
+    if not on_gpu:
+        wanted = min(max(parse_quantity(requests["memory"]), need), parse_quantity(limits["memory"]))
+        requests["memory"] = ceil_gi(wanted) if wanted > parse_quantity(requests["memory"]) else requests["memory"]
+    if leaf.cache.mode == "emptyDir":
+        share = parse_quantity(cache_size) / leaf.ollama.processes
+        for side in (requests, limits):
+            side["ephemeral-storage"] = ceil_gi(parse_quantity(side["ephemeral-storage"]) + share)
+        reasons.append(f"ephemeral-storage includes {ceil_gi(share)} of the emptyDir cache (it counts against the pod's ephemeral storage)")
+    explicit = leaf.container.resources
+    for side, given in ((requests, explicit.requests if explicit else None), (limits, explicit.limits if explicit else None)):
+        for key in RESOURCE_KEYS:
+            value = getattr(given, key.replace("-", "_")) if given is not None else None
+            if value is not None:
+                side[key] = quantity_text(value)
+    given_req = explicit.requests if explicit and explicit.requests else None
+    given_lim = explicit.limits if explicit and explicit.limits else None
+    for key in RESOURCE_KEYS:
+        attr = key.replace("-", "_")
+        req_set = given_req is not None and getattr(given_req, attr) is not None
+        lim_set = given_lim is not None and getattr(given_lim, attr) is not None
+        if req_set or lim_set:
+            reasons.append(f"{key}: request {requests[key]} / limit {limits[key]} (explicit {'request' if req_set else ''}"
+                           f"{' and ' if req_set and lim_set else ''}{'limit' if lim_set else ''} from the leaf)")
+        if parse_quantity(requests[key]) > parse_quantity(limits[key]):
+            if req_set and not lim_set:
+                limits[key] = requests[key]
+                reasons.append(f"{key} limit raised to the explicit request {requests[key]}")
+            elif lim_set and not req_set:
+                requests[key] = limits[key]
+                reasons.append(f"{key} request lowered to the explicit limit {limits[key]}")
+    if not on_gpu and parse_quantity(limits["memory"]) < need:
+        problems.append(Problem("/container/resources/limits/memory", Severity.WARNING,
+                                f"memory limit {limits['memory']} is below the {gib(need)} the models need on CPU: the container will be OOM-killed",
+                                f"raise it to at least {ceil_gi(need)} or remove it"))
+    if on_gpu:
+        resource = GPU_RESOURCE[leaf.gpu.vendor if leaf.gpu.vendor != "none" else "nvidia"]
+        requests[resource] = limits[resource] = str(gpus_pp)
+    return requests, limits

@@ -1,0 +1,94 @@
+"""Running the router: uvicorn with uvloop and httptools, one process, graceful on SIGTERM.
+
+Server choices and why:
+- the listening socket is bound here, before uvicorn starts, so "port in use"
+  is a CatalogGenError with a hint instead of uvicorn's log line and exit 1;
+- ``proxy_headers=False``: the admin wall trusts only the TCP peer address;
+- no access log, no Server/Date headers added (Ollama's own Date passes through);
+- keep-alive 75 s, longer than common gateway idle timeouts, so the router is
+  not the side that closes a connection a gateway is about to reuse;
+- on SIGTERM uvicorn stops accepting, lets requests in flight (and waiting in
+  the queue) finish for ``shutdownGraceSeconds``, cancels the rest, then runs
+  the lifespan shutdown; ``serve`` then returns 0 (uvicorn would re-raise the
+  signal and die of it; a clean exit status reads better in pod events).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import socket
+import threading
+
+from catalog_gen.errors import InputError
+from catalog_gen.router.app import RouterApp
+from catalog_gen.router.config import RouterConfig
+from catalog_gen.router.proxy import AbortConnection
+
+log = logging.getLogger("catalog_gen.router")
+KEEP_ALIVE_SECONDS = 75
+
+
+class _DropAbort(logging.Filter):
+    """A cut reply (AbortConnection) is expected; keep uvicorn from logging it as a crash."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], AbortConnection))
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise InputError(f"the router cannot listen on {host}:{port}: {exc.strerror or exc}",
+                         hint="pick another --port, or stop whatever listens there") from exc
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def make_server(config: RouterConfig, sock: socket.socket):
+    """A uvicorn server for the router app (tests run it in a thread and stop it with ``should_exit``)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self):
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    logging.getLogger("uvicorn.error").addFilter(_DropAbort())
+    app = RouterApp(config)
+    uconfig = uvicorn.Config(
+        app, loop="uvloop", http="httptools", lifespan="on", access_log=False, proxy_headers=False,
+        server_header=False, date_header=False, timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_graceful_shutdown=config.shutdown_grace, log_level="warning", log_config=None, backlog=2048,
+    )
+    server = Server(uconfig)
+    server.router_app = app
+    return server
+
+
+def serve(config: RouterConfig, host: str | None = None, port: int | None = None) -> int:
+    """Run until SIGTERM/SIGINT; returns the exit status. Raises InputError when the address is taken."""
+    host = host or config.host
+    port = config.port if port is None else port
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sock = bind(host, port)
+    server = make_server(config, sock)
+    log.info("router listening on %s:%d in front of %s", host, sock.getsockname()[1], ", ".join(config.backends))
+    server.run(sockets=[sock])
+    return 0 if server.started else 2

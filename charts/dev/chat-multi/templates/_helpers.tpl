@@ -1,0 +1,135 @@
+{{/*
+Names. Every object is named after the release; the leaf keeps serviceName at
+most 40 characters so "<name>-loader-<hash>" and friends stay within 63.
+Usage: {{ include "catalog-gen.fullname" . }}
+*/}}
+{{- define "catalog-gen.fullname" -}}
+{{- .Values.fullnameOverride | default .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Selector labels: stable for the life of the release, never helm.sh/chart or a version.
+Usage: {{- include "catalog-gen.selectorLabels" . | nindent 6 }}
+*/}}
+{{- define "catalog-gen.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
+{{- end -}}
+
+{{/*
+Standard labels for metadata: selector labels plus chart, version and ownership.
+Usage: {{- include "catalog-gen.labels" . | nindent 4 }}
+*/}}
+{{- define "catalog-gen.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" | quote }}
+{{ include "catalog-gen.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
+app.kubernetes.io/component: inference
+app.kubernetes.io/part-of: {{ .Values.serviceCatalog | quote }}
+{{- end -}}
+
+{{/*
+The Ollama image reference. Usage: image: {{ include "catalog-gen.ollamaImage" . }}
+*/}}
+{{- define "catalog-gen.ollamaImage" -}}
+{{- printf "%s:%s" .Values.image.repository .Values.image.tag | quote -}}
+{{- end -}}
+
+{{/*
+The router image reference. Usage: image: {{ include "catalog-gen.routerImage" . }}
+*/}}
+{{- define "catalog-gen.routerImage" -}}
+{{- printf "%s:%s" .Values.router.image.repository .Values.router.image.tag | quote -}}
+{{- end -}}
+
+{{/*
+Container security context shared by every container: no privilege escalation,
+no capabilities, read-only root file system.
+Usage: securityContext: {{- include "catalog-gen.containerSecurity" . | nindent 12 }}
+*/}}
+{{- define "catalog-gen.containerSecurity" -}}
+allowPrivilegeEscalation: false
+privileged: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: ["ALL"]
+{{- if .Values.ollama.runAsRoot }}
+runAsNonRoot: false
+{{- else }}
+runAsNonRoot: true
+runAsUser: 1000
+runAsGroup: 1000
+{{- end }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/*
+Name of the model cache claim (created or existing).
+Usage: claimName: {{ include "catalog-gen.claimName" . }}
+*/}}
+{{- define "catalog-gen.claimName" -}}
+{{- if .Values.cache.existingClaim -}}
+{{- .Values.cache.existingClaim | quote -}}
+{{- else -}}
+{{- printf "%s-models" (include "catalog-gen.fullname" .) | quote -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Name of the loader Job: changes whenever the model set changes, because Jobs are immutable.
+Usage: name: {{ include "catalog-gen.loaderName" . }}
+*/}}
+{{- define "catalog-gen.loaderName" -}}
+{{- printf "%s-loader-%s" (include "catalog-gen.fullname" .) (.Values.models | toJson | sha256sum | trunc 8) -}}
+{{- end -}}
+
+{{/*
+The models file read by the pull/wait/ready scripts: one model per line,
+name<TAB>digest<TAB>insecure<TAB>modelfile. Names are validated by values.schema.json
+and travel only as data.
+Usage: {{ include "catalog-gen.modelsFile" . | quote }}
+*/}}
+{{- define "catalog-gen.modelsFile" -}}
+{{- range $i, $m := .Values.models -}}
+{{- printf "%s\t%s\t%s\t%s\n" $m.name ($m.digest | default "-") (ternary "1" "0" (default false $m.insecure)) (ternary (printf "model-%d.Modelfile" $i) "-" (ne (default "" $m.modelfile) "")) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Environment of the pull/wait init containers and the loader Job.
+Usage: env: {{- include "catalog-gen.pullEnv" . | nindent 12 }}
+*/}}
+{{- define "catalog-gen.pullEnv" -}}
+- name: HOME
+  value: /home/ollama
+- name: OLLAMA_MODELS
+  value: /models
+- name: MODELS_FILE
+  value: /etc/catalog-gen/models.tsv
+- name: PULL_SERVER_DEADLINE_SECONDS
+  value: {{ .Values.pull.serverDeadlineSeconds | quote }}
+- name: PULL_ATTEMPT_TIMEOUT_SECONDS
+  value: {{ .Values.pull.attemptTimeoutSeconds | quote }}
+- name: PULL_RETRIES
+  value: {{ .Values.pull.retries | quote }}
+- name: PULL_BACKOFF_SECONDS
+  value: {{ .Values.pull.backoffSeconds | quote }}
+- name: WAIT_DEADLINE_SECONDS
+  value: {{ .Values.cache.waitDeadlineSeconds | quote }}
+{{- if eq .Values.cache.mode "shared" }}
+- name: OLLAMA_NOPRUNE
+  value: "1"
+{{- end }}
+{{- end -}}
+
+{{/*
+The readiness data file (router off): name<TAB>kind per model.
+Usage: {{ include "catalog-gen.readyFile" . | quote }}
+*/}}
+{{- define "catalog-gen.readyFile" -}}
+{{- range .Values.models -}}
+{{- printf "%s\t%s\n" .name (.kind | default "text") -}}
+{{- end -}}
+{{- end -}}

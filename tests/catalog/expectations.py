@@ -1,0 +1,116 @@
+"""What each single-file fixture in fixtures/ must produce: exactly one finding, here.
+
+Line and column are 1-based and were counted in the fixture by hand (the first
+line of every fixture is a comment saying what it shows). Line 0 / column 0 is
+a finding about the whole file. `hint` must appear in the finding's hint (for
+did-you-mean hints it is the whole hint).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Expect:
+    fixture: str
+    code: str
+    line: int
+    column: int
+    pointer: str
+    hint: str
+    severity: str = "error"
+    message: str = ""  # a part of the message, where the message carries the point
+
+
+EXPECTED = [
+    # --- YAML ---------------------------------------------------------------------------------
+    Expect("yaml_syntax_error.yaml", "yaml.syntax", 10, 17, "", "check indentation", message="mapping values are not allowed"),
+    Expect("unclosed_quote_points_at_its_start.yaml", "yaml.syntax", 7, 8, "", "check indentation",
+           message="quoted scalar is never closed"),
+    Expect("duplicate_key.yaml", "yaml.duplicate-key", 10, 3, "/gpu/count", "remove one of them", message="first at line 9"),
+    Expect("empty_file.yaml", "yaml.empty", 0, 0, "", "delete the file"),
+    Expect("only_comments_is_empty.yaml", "yaml.empty", 0, 0, "", "delete the file"),
+    Expect("two_documents.yaml", "yaml.multiple-documents", 8, 1, "", "remove the `---` separator"),
+    Expect("top_level_list.yaml", "yaml.not-mapping", 2, 1, "", "not a list"),
+    Expect("tab_indentation.yaml", "yaml.tab", 9, 1, "", "replace the tab with spaces"),
+    Expect("not_utf8.yaml", "yaml.encoding", 1, 37, "", "save the file as UTF-8", message="byte 0xe9"),
+    Expect("alias_bomb.yaml", "yaml.alias-bomb", 12, 1, "/e/1/5/2/2/3", "write the values out"),
+    Expect("recursive_alias.yaml", "yaml.recursive-alias", 10, 3, "/gpu/again", "remove the recursive alias"),
+    Expect("merge_key.yaml", "yaml.merge-key", 11, 3, "/gpu", "_defaults.yaml"),
+    Expect("unsupported_tag.yaml", "yaml.tag", 7, 8, "/model", "remove the tag", message="python/object"),
+    Expect("non_finite_number.yaml", "yaml.non-finite", 11, 12, "/container/resources/limits/cpu", "finite number"),
+    Expect("control_character.yaml", "yaml.syntax", 7, 11, "", "remove the control character", message="U+0007"),
+    Expect("yes_is_a_string.yaml", "schema.type", 9, 12, "/ingress/enabled", "YAML 1.2 reads `yes` as a string; write true or false"),
+    # --- schema -------------------------------------------------------------------------------
+    Expect("unknown_key_did_you_mean.yaml", "schema.unknown-key", 10, 3, "/gpu/vendr", "did you mean `vendor`?"),
+    Expect("unknown_key_lists_allowed.yaml", "schema.unknown-key", 10, 3, "/gpu/colour",
+           "allowed keys here: count, product, vendor, vram"),
+    Expect("enum_did_you_mean.yaml", "schema.enum", 10, 11, "/gpu/vendor", "did you mean `nvidia`?",
+           message="not one of: nvidia, amd, none"),
+    Expect("missing_required_key.yaml", "schema.required", 2, 1, "", "add `serviceCatalog:`"),
+    Expect("quoted_number_is_a_string.yaml", "schema.type", 9, 10, "/gpu/count", "remove the quotes",
+           message="must be an integer, not a string"),
+    Expect("mapping_expected.yaml", "schema.type", 8, 6, "/gpu", "Accelerators", message="must be a mapping, not an integer"),
+    Expect("cpu_lots.yaml", "schema.format", 11, 12, "/container/resources/requests/cpu", "500m, 2, 4Gi",
+           message="is not a Kubernetes quantity"),
+    Expect("negative_quantity.yaml", "schema.range", 11, 15, "/container/resources/limits/memory", "Memory",
+           message="is -4; it must be at least 0"),
+    Expect("service_name_too_long.yaml", "schema.length", 3, 14, "/serviceName", "at most 40 characters",
+           message="44 characters long; it must be at most 40"),
+    Expect("service_name_not_a_label.yaml", "schema.format", 3, 14, "/serviceName", "lower-case letters",
+           message="not a valid RFC 1123 label"),
+    Expect("namespace_not_a_label.yaml", "schema.format", 5, 12, "/namespace", "lower-case letters", message="not a valid RFC 1123 label"),
+    Expect("model_name_shell_substitution.yaml", "schema.format", 7, 8, "/model", "[host[:port]/][namespace/]model[:tag]",
+           message="not a valid Ollama model name"),
+    Expect("model_name_helm_template.yaml", "schema.format", 7, 8, "/model", "[host[:port]/][namespace/]model[:tag]",
+           message="not a valid Ollama model name"),
+    Expect("model_name_digest_suffix.yaml", "schema.format", 7, 8, "/model", "no '@sha256:' (pin with `digest:`)",
+           message="not a valid Ollama model name"),
+    Expect("model_name_too_many_parts.yaml", "schema.format", 8, 11, "/models/0/name", "[host[:port]/][namespace/]model[:tag]",
+           message="not a valid Ollama model name"),
+    Expect("digest_format.yaml", "schema.format", 9, 13, "/models/0/digest", "without `sha256:`", message="is not a model digest"),
+    Expect("env_name_invalid.yaml", "schema.format", 10, 5, "/ollama/env/OLLAMA-DEBUG", "not starting with a digit",
+           message="not a valid environment variable name"),
+    Expect("replicas_above_maximum.yaml", "schema.range", 9, 13, "/container/replicas", "Pod replicas", message="it must be at most 100"),
+    Expect("unknown_workload_type.yaml", "leaf.workload-type", 2, 15, "/workloadType", "did you mean OLLAMA_INFERENCE_LOAD?",
+           message="(known: OLLAMA_INFERENCE_LOAD)"),
+    Expect("missing_workload_type.yaml", "leaf.workload-type", 2, 1, "/workloadType", "add `workloadType: OLLAMA_INFERENCE_LOAD`",
+           message="(known: OLLAMA_INFERENCE_LOAD)"),
+    # --- semantic rules (rules.RULES) ---------------------------------------------------------
+    Expect("model_and_models_both_set.yaml", "leaf.model-form", 8, 1, "/models", "keep one"),
+    Expect("no_model.yaml", "leaf.model-form", 2, 1, "", "add `model: llama3.2:1b`"),
+    Expect("model_listed_twice.yaml", "leaf.model-duplicate", 9, 11, "/models/1/name", "case-insensitively",
+           message="also at model_listed_twice.yaml:8"),
+    Expect("custom_model_from_itself.yaml", "leaf.model-name", 12, 13, "/models/0/modelfile/from", "name of its own"),
+    Expect("model_size_unknown.yaml", "leaf.model-size", 8, 11, "/models/0/name", "size: {parameters: 8B"),
+    Expect("cache_smaller_than_models.yaml", "leaf.cache-size", 12, 9, "/cache/size", "at least", message="smaller than the models"),
+    Expect("ollama_version_latest.yaml", "leaf.image-tag", 9, 12, "/ollama/version", "pin a version"),
+    Expect("gpu_processes_uneven.yaml", "leaf.gpu", 11, 14, "/ollama/processes", "one process per GPU", message="3 Ollama processes"),
+    Expect("gpu_vendor_none_with_count.yaml", "leaf.gpu", 10, 11, "/gpu/vendor", "gpu.count: 0"),
+    Expect("processes_without_router.yaml", "leaf.gpu", 11, 14, "/ollama/processes", "router.enabled: true"),
+    Expect("gpu_product_without_count.yaml", "leaf.gpu", 11, 12, "/gpu/product", "remove `gpu.product`", severity="warning"),
+    Expect("requests_above_limits.yaml", "leaf.resources", 11, 12, "/container/resources/requests/cpu", "Kubernetes rejects",
+           message="request 4 is above its limit 2000m"),
+    Expect("reserved_namespace.yaml", "leaf.namespace", 5, 12, "/namespace", "a namespace of your own"),
+    Expect("cache_claim_with_emptydir.yaml", "leaf.cache", 10, 3, "/cache/existingClaim", "cache.mode: pvc"),
+    Expect("host_not_rfc1123.yaml", "leaf.ingress", 10, 9, "/ingress/host", "lower-case letters", message="not a valid RFC 1123 host"),
+    Expect("host_is_ip_address.yaml", "leaf.ingress", 10, 9, "/ingress/host", "DNS names", message="is an IP address"),
+    Expect("ingress_without_host.yaml", "leaf.ingress", 8, 1, "/ingress", "add `host:"),
+    Expect("tls_without_issuer.yaml", "leaf.ingress", 11, 3, "/ingress/tls", "issuer: letsencrypt-prod"),
+    Expect("autoscaling_min_above_max.yaml", "leaf.autoscaling", 10, 16, "/autoscaling/minReplicas", "minReplicas <= maxReplicas"),
+    Expect("api_keys_without_router.yaml", "leaf.router", 10, 3, "/router/apiKeySecret", "router.enabled: true"),
+    Expect("env_managed_by_chart.yaml", "leaf.env", 11, 5, "/ollama/env/OLLAMA_HOST", "its own port"),
+]
+
+# Single-file fixtures that must validate clean.
+CLEAN = ["tab_in_block_scalar_is_content.yaml"]
+
+# Fixture folders (several files) and the finding each must produce: (folder, file, code, line, column, pointer).
+FOLDERS = [
+    ("same_service_twice", "b.yaml", "catalog.duplicate-service", 3, 14, "/serviceName"),
+    ("same_output_path", "b.yaml", "catalog.duplicate-output", 3, 14, "/serviceName"),
+    ("host_claimed_twice", "b.yaml", "catalog.duplicate-host", 10, 9, "/ingress/host"),
+    ("defaults_inherited_value", "_defaults.yaml", "schema.enum", 4, 11, "/gpu/vendor"),
+]
+CLEAN_FOLDERS = ["same_host_in_other_environment", "defaults_cascade"]
