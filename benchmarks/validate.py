@@ -99,7 +99,7 @@ def clean_leaf(rng: random.Random, env: str, team: str, number: int, minimal: bo
         lines += ["container:", "  resources:", "    requests:", f'      cpu: "{cpu}"', f'      memory: "{memory}"',
                   "    limits:", f"      memory: {memory}"]
     if not minimal and env != "prod" and rng.random() < 0.3:
-        lines += ["cache:", "  mode: pvc", f"  size: {rng.choice((20, 40, 80))}Gi"]
+        lines += ["cache:", "  mode: pvc", f"  size: {rng.choice((80, 120, 160))}Gi"]
     if minimal or rng.random() < 0.7:
         lines += ["ingress:", "  enabled: true", f"  host: {name}.{env}.example.com"]
     if not minimal and rng.random() < 0.3:

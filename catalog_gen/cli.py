@@ -144,6 +144,46 @@ def _run_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- ci ------------------------------------------------------------------------------------------
+
+
+def _add_ci_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("catalog", nargs="?", default="catalog", help="catalog folder (default: catalog/)")
+    p.add_argument("--charts", default="charts", help="committed charts folder (default: charts/)")
+    p.add_argument("--kube-version", default="1.31", help="Kubernetes version to validate against (default: 1.31)")
+    p.add_argument("--crds", action="append", default=[], metavar="DIR", help="CRD folder for custom resources (repeatable)")
+    p.add_argument("--require-schemas", action="store_true", help="a kind with no schema is an error")
+    p.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    p.add_argument("--output", "-o", help="write the report to this file instead of stdout")
+
+
+def _run_ci(args: argparse.Namespace) -> int:
+    """validate, render --check (with stale charts), lint: one report, one exit code."""
+    from catalog_gen.catalog.validate import validate_paths
+    from catalog_gen.errors import Finding, Severity
+    from catalog_gen.lint import lint_charts
+    from catalog_gen.render.run import render_catalog
+
+    catalog, charts = Path(args.catalog), Path(args.charts)
+    validation = validate_paths([catalog])
+    findings = list(validation.findings)
+    files = validation.files_checked
+    if not has_errors(findings):
+        rendered = render_catalog([catalog], charts, check=True, prune=True)
+        for drift in rendered.drift:
+            chart = charts / drift.chart
+            what = {"missing": "is missing", "changed": f"differs from its leaf ({', '.join(drift.files[:5])})",
+                    "stale": "has no leaf any more"}[drift.status]
+            fix = "run `catalog-gen render --prune` and commit charts/" if drift.status == "stale" else "run `catalog-gen render` and commit charts/"
+            findings.append(Finding(str(chart / "Chart.yaml"), 0, 0, "", "render.drift", Severity.ERROR, f"chart {chart} {what}", fix))
+    if charts.is_dir():
+        linted = lint_charts([charts], kube_version=args.kube_version, crd_dirs=[Path(d) for d in args.crds],
+                             require_schemas=args.require_schemas)
+        findings.extend(linted.findings)
+        files += linted.charts_checked
+    return _report(findings, args.format, "ci", files, args.output)
+
+
 # --- lint / checks (lint helper owns these two sections) ---------------------------------------
 
 
@@ -267,10 +307,10 @@ def _run_smoke(args: argparse.Namespace) -> int:
     from catalog_gen.smoke import report
     from catalog_gen.smoke.session import Request, run_request
 
-    for name in ("timeout", "warmup"):
-        value = getattr(args, name)
-        if value is not None and not value >= 0:
-            raise UsageError(f"--{name} must be a number of seconds >= 0, not {value}")
+    if args.timeout is not None and not args.timeout > 0:
+        raise UsageError(f"--timeout must be a number of seconds > 0, not {args.timeout}")
+    if args.warmup is not None and not args.warmup >= 0:
+        raise UsageError(f"--warmup must be a number of seconds >= 0, not {args.warmup}")
     mode = "url" if args.url else "kube" if args.kube else "in-cluster" if args.in_cluster else "ingress"
     request = Request(
         leaves=[Path(p) for p in args.leaves],
@@ -278,7 +318,7 @@ def _run_smoke(args: argparse.Namespace) -> int:
         mode=mode,
         context=args.context,
         port=args.port,
-        timeout=args.timeout or None,
+        timeout=args.timeout,
         warmup=args.warmup,
         api_key_file=Path(args.api_key_file) if args.api_key_file else None,
     )
@@ -294,6 +334,7 @@ COMMANDS = {
     "schema": ("print the JSON Schema of a workloadType", _add_schema_args, _run_schema),
     "render": ("render each leaf into a Helm chart (atomic, deterministic)", _add_render_args, _run_render),
     "plan": ("print every decision derived from a leaf, and why", _add_plan_args, _run_plan),
+    "ci": ("validate, render --check and lint in one pass: the command for CI pipelines", _add_ci_args, _run_ci),
     "lint": ("lint rendered charts: real Helm, strict Kubernetes and CRD schemas, policies", _add_lint_args, _run_lint),
     "checks": ("list the lint checks", _add_checks_args, _run_checks),
     "router": ("run the model-aware router in front of Ollama processes", _add_router_args, _run_router),

@@ -12,6 +12,7 @@ import json
 import re
 from collections import Counter
 from typing import Callable
+from urllib.parse import quote
 
 from catalog_gen import __version__
 from catalog_gen.errors import Finding, Severity
@@ -167,7 +168,7 @@ def write_sarif(findings: list[Finding], ctx: ReportContext) -> str:
             "level": level[f.severity.value],
             "message": {"text": f.message + (f" Hint: {f.hint}" if f.hint else "")},
             "locations": [
-                {"physicalLocation": {"artifactLocation": {"uri": f.file}, "region": region}}
+                {"physicalLocation": {"artifactLocation": {"uri": quote(f.file.replace("\\", "/"))}, "region": region}}
             ],
         }
         if f.pointer:

@@ -4,6 +4,11 @@ Rules are data in a registry: ``RULES`` maps a code to (description, function).
 A rule receives a `LeafView` (the merged leaf with schema defaults on read and
 positions for findings) and yields findings. They run only on leaves that
 passed the schema, so they may trust types.
+
+The two size rules ask `catalog_gen.plan` (the one place that knows model
+sizes) and so load pydantic, on first use: about 0.15 s once per run, the price
+of refusing at validate time what rendering would refuse later. Their answers
+are memoised per model, since a catalog names the same few models many times.
 """
 
 from __future__ import annotations
@@ -59,9 +64,10 @@ class LeafView:
         return _DEFAULTS[key]
 
     def has(self, *path: str) -> bool:
+        """Whether the leaf sets a value here (`key: null` sets nothing)."""
         node = self.doc.data
         for token in path:
-            if not isinstance(node, dict) or token not in node:
+            if not isinstance(node, dict) or node.get(token) is None:
                 return False
             node = node[token]
         return True
@@ -140,18 +146,13 @@ def _model_duplicate(v: LeafView):
             seen[key] = where
 
 
-@rule("leaf.model-name", "Model names follow Ollama's rules: a host of at most 350 characters and at most three parts.")
+@rule("leaf.model-name", "A custom model is not built from itself (the form of every name is the schema's Ollama name pattern).")
 def _model_name(v: LeafView):
     for pointer, model in v.model_entries():
-        name = model["name"]
-        where = pointer + "/name" if pointer != "/model" else pointer
-        if name.count("/") > 2:
-            yield v.finding(where, "leaf.model-name", f"model name {name!r} has more than three `/`-separated parts",
-                            "use [host[:port]/][namespace/]model[:tag]")
         base = (model.get("modelfile") or {}).get("from")
-        if base and normalized_model_name(base) == normalized_model_name(name):
+        if base and normalized_model_name(base) == normalized_model_name(model["name"]):
             yield v.finding(pointer + "/modelfile/from", "leaf.model-name",
-                            f"custom model {name!r} is built from itself",
+                            f"custom model {model['name']!r} is built from itself",
                             "give the custom model a name of its own and build it `from` a base model, e.g. `from: llama3.2:3b`")
 
 
@@ -220,7 +221,7 @@ def _cache(v: LeafView):
                         "remove one of them", key=True, severity=Severity.WARNING)
 
 
-@rule("leaf.ingress", "Ingress has a valid host; TLS names an issuer.")
+@rule("leaf.ingress", "Ingress has a valid RFC 1123 host (not an IP address); TLS names an issuer.")
 def _ingress(v: LeafView):
     enabled = v.get("ingress", "enabled")
     host = v.get("ingress", "host")
@@ -281,14 +282,29 @@ def _env(v: LeafView):
 
 @rule("leaf.model-size", "Every model's size is known (from its name, the family table or a `size` hint), so the pod can be sized.")
 def _model_size(v: LeafView):
-    from catalog_gen.catalog.model import ModelSpec
-    from catalog_gen.plan.model_size import ModelSizeUnknown, weights_figure
-
     for pointer, model in v.model_entries():
+        problem = _size_problem(model)
+        if problem:
+            yield v.finding(pointer + "/name" if pointer != "/model" else pointer, "leaf.model-size", *problem)
+
+
+_SIZE_PROBLEMS: dict[tuple, tuple[str, str] | None] = {}  # a catalog names the same few models a thousand times
+
+
+def _size_problem(model: dict) -> tuple[str, str] | None:
+    """(message, hint) when the model's size cannot be told; from what sizing reads: name, base, size hint."""
+    size, base = model.get("size") or {}, (model.get("modelfile") or {}).get("from")
+    key = (model["name"], base, size.get("parameters"), size.get("quantization"))
+    if key not in _SIZE_PROBLEMS:
+        from catalog_gen.catalog.model import ModelSpec
+        from catalog_gen.plan.model_size import ModelSizeUnknown, weights_figure
+
         try:
             weights_figure(ModelSpec.model_validate(model))
+            _SIZE_PROBLEMS[key] = None
         except ModelSizeUnknown as exc:
-            yield v.finding(pointer + "/name" if pointer != "/model" else pointer, "leaf.model-size", exc.message, exc.hint)
+            _SIZE_PROBLEMS[key] = (exc.message, exc.hint)
+    return _SIZE_PROBLEMS[key]
 
 
 @rule("leaf.cache-size", "An explicit `cache.size` holds every model on disk.")

@@ -14,8 +14,8 @@ from pathlib import Path
 from catalog_gen.errors import ToolError, UsageError
 
 SCHEMA_FILES = {"OLLAMA_INFERENCE_LOAD": "ollama-inference-load.schema.json"}
-PACKAGED_DIR = Path(__file__).resolve().parent.parent / "schemas"
-REPO_DIR = Path(__file__).resolve().parents[2] / "schemas"
+# catalog_gen/schemas is a symlink to the repository's schemas/ (and a real folder in a wheel).
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
 
 def known_workload_types() -> list[str]:
@@ -57,7 +57,7 @@ def schema_text(workload_type: str, schema: dict | None = None) -> str:
 
 
 def schema_path(workload_type: str) -> Path:
-    return REPO_DIR / SCHEMA_FILES[workload_type]
+    return SCHEMAS_DIR / SCHEMA_FILES[workload_type]
 
 
 def write_schemas() -> list[Path]:
@@ -65,7 +65,7 @@ def write_schemas() -> list[Path]:
 
     written = []
     for workload_type, name in sorted(SCHEMA_FILES.items()):
-        path = REPO_DIR / name
+        path = SCHEMAS_DIR / name
         atomic_write_text(path, schema_text(workload_type, generate(workload_type)))
         written.append(path)
     return written

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +155,7 @@ class CrdStore:
         self._pending: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._versions: dict[tuple[str, str], dict[str, CrdVersion]] = {}
         self._validators: dict[tuple[str, str, str, str], jsonschema_rs.Validator] = {}
+        self._lock = threading.RLock()  # charts are linted in threads
         for directory in directories:
             if not directory.is_dir():
                 raise UsageError(f"--crds {directory}: not a directory", hint="name a folder that holds CRD YAML files")
@@ -172,10 +174,10 @@ class CrdStore:
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"cannot read CRD file {path}: {exc}", hint="check the path passed with --crds") from exc
         for _, chunk in split_documents(text):
-            if not _CRD_KIND.search(chunk):
+            if "CustomResourceDefinition" not in chunk:
                 continue
             group, kind = _GROUP.search(chunk), _NAMES_KIND.search(chunk)
-            if group and kind:
+            if _CRD_KIND.search(chunk) and group and kind:
                 self._pending.setdefault((group[1], kind[1]), []).append((chunk, str(path)))
             else:
                 self._add_parsed(chunk, str(path))
@@ -187,9 +189,10 @@ class CrdStore:
 
     def versions(self, group: str, kind: str) -> dict[str, CrdVersion]:
         """Versions of one custom resource kind ({} when no CRD defines it)."""
-        for chunk, source in self._pending.pop((group, kind), []):
-            self._add_parsed(chunk, source)
-        return self._versions.get((group, kind), {})
+        with self._lock:
+            for chunk, source in self._pending.pop((group, kind), []):
+                self._add_parsed(chunk, source)
+            return self._versions.get((group, kind), {})
 
     def all_versions(self) -> list[CrdVersion]:
         """Every CRD version (parses everything; for tests and `checks`)."""
@@ -200,7 +203,9 @@ class CrdStore:
     def validator(self, crd: CrdVersion, kube: KubeSchemas) -> jsonschema_rs.Validator:
         """Compiled validator of one CRD version; metadata is checked as Kubernetes ObjectMeta."""
         key = (crd.group, crd.kind, crd.version, kube.version)
-        if key not in self._validators:
+        with self._lock:
+            if key in self._validators:
+                return self._validators[key]
             schema = dict(crd.schema or {"type": "object"})
             props = dict(schema.get("properties") or {})
             props["metadata"] = kube.ref(OBJECT_META)
@@ -209,4 +214,4 @@ class CrdStore:
             schema["properties"] = props
             schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
             self._validators[key] = jsonschema_rs.validator_for(schema, registry=kube.registry)
-        return self._validators[key]
+            return self._validators[key]

@@ -77,7 +77,7 @@ class _Locator:
         message = issue.message
         rendered_line = 0
         if issue.file:
-            template = issue.file if "templates/" in issue.file else ""
+            template = issue.file if "templates/" in issue.file and not issue.file.endswith("/") else ""
             path, line, column, template_line = issue.file, issue.line, issue.column, issue.line if template else 0
         else:
             obj = issue.obj

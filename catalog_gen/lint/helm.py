@@ -25,6 +25,7 @@ selectors (``selector-mismatch``, ``kube-schema``).
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shutil
 from pathlib import Path
@@ -56,20 +57,32 @@ def _position(text: str) -> tuple[str, int, int]:
     return match[2], int(match[3]), int(match[4] or 0)
 
 
+def _copy_tree(source: Path, target: Path, blank_yaml: bool) -> None:
+    target.mkdir()
+    with os.scandir(source) as entries:
+        for entry in entries:
+            destination = target / entry.name
+            if entry.is_dir():
+                _copy_tree(Path(entry.path), destination, blank_yaml)
+            elif blank_yaml and entry.name.endswith((".yaml", ".yml")):
+                destination.touch()
+            else:
+                shutil.copyfile(entry.path, destination)
+
+
 def _shadow_copy(chart_dir: Path, scratch: Path) -> Path:
     """A copy of the chart whose own templates/**/*.yaml are empty (see the module docstring)."""
     target = scratch / chart_dir.name
     if target.exists():
         shutil.rmtree(target)
-
-    def copy(src: str, dst: str) -> None:
-        relative = Path(src).relative_to(chart_dir)
-        if relative.parts[0] == "templates" and relative.suffix in (".yaml", ".yml"):
-            Path(dst).write_bytes(b"")
-        else:
-            shutil.copyfile(src, dst)
-
-    shutil.copytree(chart_dir, target, copy_function=copy)
+    target.mkdir(parents=True)
+    with os.scandir(chart_dir) as entries:
+        for entry in entries:
+            destination = target / entry.name
+            if entry.is_dir():
+                _copy_tree(Path(entry.path), destination, blank_yaml=entry.name == "templates")
+            else:
+                shutil.copyfile(entry.path, destination)
     return target
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import threading
 from pathlib import Path
 
 import jsonschema_rs
@@ -84,6 +85,7 @@ class KubeSchemas:
         self.definitions_id = definitions["$id"]
         self.registry = jsonschema_rs.Registry([(self.definitions_id, definitions)])
         self._validators: dict[tuple[str, str], jsonschema_rs.Validator | None] = {}
+        self._lock = threading.Lock()  # charts are linted in threads
 
     @staticmethod
     @functools.cache
@@ -98,7 +100,9 @@ class KubeSchemas:
         """The validator of a built-in kind, or None when this version has no such apiVersion/kind."""
         key = (api_version, kind)
         if key not in self._validators:
-            self._validators[key] = self._compile(api_version, kind)
+            with self._lock:
+                if key not in self._validators:
+                    self._validators[key] = self._compile(api_version, kind)
         return self._validators[key]
 
     def _compile(self, api_version: str, kind: str) -> jsonschema_rs.Validator | None:

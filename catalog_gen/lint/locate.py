@@ -11,7 +11,10 @@ rendered line back to the template source:
    (``  replicas: {{ .Values.replicas }}`` rendered as ``  replicas: 1``), so
    a key written literally in the template is found even when its value is
    templated, and also inside ``range`` loops.
-3. Anything else (lines produced by ``include``/``toYaml``) has no template
+3. A rendered line still unmapped (the second pass of a ``range`` loop) comes
+   from the template line with a matching literal prefix that is closest
+   before the template line of the last exactly-matched line above it.
+4. Anything else (lines produced by ``include``/``toYaml``) has no template
    line: the finding points at the template file and its message states the
    rendered line.
 
@@ -74,18 +77,39 @@ class TemplateLineMap:
             return self._exact[index] + 1, column
         for i1, i2, j1, j2 in self._regions:
             if i1 <= index < i2:
-                return self._prefix_match(index, column, i1, j1, j2)
-        return None
+                found = self._prefix_match(index, column, i1, j1, j2)
+                if found:
+                    return found
+        return self._repeated(index, column)
 
-    def _prefix_match(self, index: int, column: int, i1: int, j1: int, j2: int) -> tuple[int, int] | None:
-        """The template line with a matching literal prefix, nearest to the same offset in the region."""
-        rendered = self._rendered[index]
-        best: tuple[int, int, int] | None = None
+    def _candidates(self, rendered: str, j1: int, j2: int) -> list[tuple[int, int]]:
+        """(template index, literal prefix length) of lines that can have produced ``rendered``."""
+        found = []
         for j in range(j1, j2):
             prefix = _literal_prefix(self._source[j])
             if prefix.strip() and rendered.startswith(prefix):
-                distance = abs((j - j1) - (index - i1))
-                if best is None or distance < best[0]:
-                    col = column if column - 1 < len(prefix) else len(prefix) + 1
-                    best = (distance, j + 1, col)
-        return (best[1], best[2]) if best else None
+                found.append((j, len(prefix)))
+        return found
+
+    @staticmethod
+    def _column(column: int, prefix_length: int) -> int:
+        return column if column - 1 < prefix_length else prefix_length + 1
+
+    def _prefix_match(self, index: int, column: int, i1: int, j1: int, j2: int) -> tuple[int, int] | None:
+        """The template line with a matching literal prefix, nearest to the same offset in the region."""
+        found = self._candidates(self._rendered[index], j1, j2)
+        if not found:
+            return None
+        j, length = min(found, key=lambda c: abs((c[0] - j1) - (index - i1)))
+        return j + 1, self._column(column, length)
+
+    def _repeated(self, index: int, column: int) -> tuple[int, int] | None:
+        """A line the alignment left over, e.g. the second pass of a ``range`` loop: the template
+        line it can come from that is closest before the last line mapped above it (never after:
+        output of ``include`` must not be pinned on some later look-alike line)."""
+        anchor = max((j for i, j in self._exact.items() if i < index), default=-1)
+        found = self._candidates(self._rendered[index], 0, anchor + 1)
+        if not found:
+            return None
+        j, length = max(found)
+        return j + 1, self._column(column, length)

@@ -170,8 +170,8 @@ def parse_template(template: str, text: str) -> tuple[list[K8sObject], list[Issu
         except yaml.YAMLError as err:
             issues.append(Issue("yaml-invalid", f"rendered output is not valid YAML: {err}", template=template, line=offset + 1, column=1))
             continue
-        if node is None:
-            continue
+        if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _NULL):
+            continue  # an empty document ("---" and nothing, or only comments): Helm skips it too
         found = Found()
         data = to_python(node, found)
         obj = _as_object(data, template, index, node, offset, issues)

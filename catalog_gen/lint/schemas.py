@@ -48,6 +48,18 @@ def _issues(errors: Iterable[jsonschema_rs.ValidationError], obj: K8sObject, che
     return issues
 
 
+def crd_name(kind: str, group: str) -> str:
+    """The usual CRD name, <plural>.<group>, with English plural rules as kubebuilder applies them."""
+    lower = kind.lower()
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        plural = lower + "es"
+    elif lower.endswith("y") and lower[-2:-1] not in tuple("aeiou"):
+        plural = lower[:-1] + "ies"
+    else:
+        plural = lower + "s"
+    return f"{plural}.{group}"
+
+
 def _is_builtin_group(group: str) -> bool:
     return group == "" or "." not in group or group.endswith(".k8s.io")
 
@@ -95,8 +107,8 @@ def check_schema(obj: K8sObject, kube: KubeSchemas, crds: CrdStore, require_sche
     issues.append(
         Issue(
             "schema-missing",
-            f"no schema for {obj.api_version} {obj.kind}: the CustomResourceDefinition of "
-            f"{obj.kind}.{obj.group or 'core'} was not found ({where}); the object was not validated",
+            f"no schema for {obj.api_version} {obj.kind}: CRD {crd_name(obj.kind, obj.group)} "
+            f"was not found ({where}); the object was not validated",
             obj=obj,
             pointer="/apiVersion",
             severity="error" if require_schemas else "",

@@ -15,7 +15,7 @@ from typing import Iterator
 
 from catalog_gen import patterns
 from catalog_gen.lint.objects import Issue, K8sObject, as_dict, as_list, get_path, pointer
-from catalog_gen.lint.podspec import ChartView, label_selector_matches, pod_template, same_namespace
+from catalog_gen.lint.podspec import ChartView, label_selector_matches, pod_template
 
 _QUANTITY = re.compile(patterns.QUANTITY)
 _DNS_LABEL = re.compile(patterns.DNS_LABEL)
@@ -76,6 +76,12 @@ def check_quantities(obj: K8sObject) -> list[Issue]:
 
 
 def _name_problem(name: str, kind: str) -> str:
+    """Kubernetes' name rule per kind (as Helm's lint and the API server apply them)."""
+    if kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"):
+        ok = name not in (".", "..") and not any(ch in name for ch in "/%")
+        return "" if ok else "is not a valid path segment name (no '/', '%', '.' or '..')"
+    if kind == "CertificateSigningRequest":
+        return ""
     if kind == "Service":
         ok, rule = len(name) <= 63 and _DNS_1035.match(name), "an RFC 1035 label (a letter first, at most 63 characters)"
     elif kind == "Namespace":
@@ -103,36 +109,39 @@ def _port_name_problem(name: str) -> str:
 def check_names(obj: K8sObject) -> list[Issue]:
     issues = []
 
-    def bad(at: str, what: str, problem: str) -> None:
+    def check(problem: str, at: str, what: str) -> None:
         if problem:
             issues.append(Issue("name-invalid", f"{what} {problem}", obj=obj, pointer=at))
 
     if obj.name and get_path(obj.data, "metadata", "name") == obj.name:
-        bad("/metadata/name", f"name {obj.name!r}", _name_problem(obj.name, obj.kind))
+        check(_name_problem(obj.name, obj.kind), "/metadata/name", f"name {obj.name!r}")
     label_maps = [("/metadata/labels", get_path(obj.data, "metadata", "labels"))]
     pt = pod_template(obj)
     if pt is not None:
         label_maps.append((f"{pt.pointer}/metadata/labels", pt.metadata.get("labels")))
         for c in pt.containers():
             if isinstance(c.data.get("name"), str) and not (len(c.name) <= 63 and _DNS_LABEL.match(c.name)):
-                bad(f"{c.pointer}/name", f"container name {c.name!r}", "is not an RFC 1123 label")
+                check("is not an RFC 1123 label", f"{c.pointer}/name", f"container name {c.name!r}")
             for i, port in enumerate(as_list(c.data.get("ports"))):
-                if isinstance(get_path(port, "name"), str):
-                    bad(f"{c.pointer}/ports/{i}/name", f"port name {port['name']!r}", _port_name_problem(port["name"]))
+                name = get_path(port, "name")
+                if isinstance(name, str):
+                    check(_port_name_problem(name), f"{c.pointer}/ports/{i}/name", f"port name {name!r}")
         for i, volume in enumerate(as_list(pt.spec.get("volumes"))):
             name = get_path(volume, "name")
             if isinstance(name, str) and not (len(name) <= 63 and _DNS_LABEL.match(name)):
-                bad(f"{pt.spec_pointer}/volumes/{i}/name", f"volume name {name!r}", "is not an RFC 1123 label")
+                check("is not an RFC 1123 label", f"{pt.spec_pointer}/volumes/{i}/name", f"volume name {name!r}")
     if obj.kind == "Service":
         for i, port in enumerate(as_list(get_path(obj.data, "spec", "ports"))):
             name = get_path(port, "name")
             if isinstance(name, str) and name and not (len(name) <= 63 and _DNS_LABEL.match(name)):
-                bad(f"/spec/ports/{i}/name", f"port name {name!r}", "is not an RFC 1123 label")
+                check("is not an RFC 1123 label", f"/spec/ports/{i}/name", f"port name {name!r}")
     for at, labels in label_maps:
         for key, value in as_dict(labels).items():
-            bad(f"{at}{pointer(key)}", f"label key {key!r}", _label_key_problem(key))
+            problem = _label_key_problem(key)
+            if problem:
+                check(problem, f"{at}{pointer(key)}", f"label key {key!r}")
             if isinstance(value, str) and (len(value) > 63 or not _LABEL_VALUE.match(value)):
-                bad(f"{at}{pointer(key)}", f"label value {value!r}", "is not a valid label value (at most 63 characters)")
+                check("is not a valid label value (at most 63 characters)", f"{at}{pointer(key)}", f"label value {value!r}")
     return issues
 
 
@@ -192,11 +201,10 @@ def check_routes(view: ChartView) -> list[Issue]:
             for j, ref in enumerate(as_list(get_path(rule, "backendRefs"))):
                 if not isinstance(ref, dict) or ref.get("group", "") not in ("", "core") or ref.get("kind", "Service") != "Service":
                     continue
-                namespace = ref.get("namespace") or route.namespace
-                if not same_namespace(namespace, route.namespace) or not isinstance(ref.get("name"), str):
-                    continue  # cross-namespace backends live elsewhere
+                if ref.get("namespace", route.namespace) != route.namespace or not isinstance(ref.get("name"), str):
+                    continue  # a backend in another namespace lives elsewhere
                 at = f"/spec/rules/{i}/backendRefs/{j}"
-                service = view.service(ref["name"], namespace)
+                service = view.service(ref["name"], route.namespace)
                 if service is None:
                     issues.append(Issue("route-backend-missing", f"backendRef to Service {ref['name']!r}, which the chart does not create", obj=route, pointer=f"{at}/name"))
                     continue

@@ -182,12 +182,12 @@ def weights_figure(spec: ModelSpec) -> WeightsFigure:
             variant = family.variant(token)
     elif token is not None:
         params, note = parse_parameters(token)  # type: ignore[misc]
-        source = f"tag size {token}"
+        source = f"size {token} in the name"
         if family is not None:
             variant = family.variant(token)
             if variant is not None:
                 params, note = variant.parameters_b, ""
-                source = f"tag size {token}, family table ({family.source})"
+                source = f"size {token} in the name, family table ({family.source})"
     elif family is not None and name.is_library:
         variant = family.variant(family.default)
         assert variant is not None

@@ -145,7 +145,8 @@ def modelfile_problems(spec: ModelSpec) -> list[str]:
 def _unquotable(field: str, value: str) -> str:
     dropped = [c for c in value if not c.isprintable() and c not in " \t\r\n"]
     if dropped:
-        return f"{field} holds {unicodedata.name(dropped[0], hex(ord(dropped[0])))} (U+{ord(dropped[0]):04X}), which Ollama's Modelfile parser drops"
+        c = dropped[0]
+        return f"{field} holds {unicodedata.name(c, 'a control character')} (U+{ord(c):04X}), which Ollama's Modelfile parser drops"
     return f"{field} cannot be quoted for Ollama's Modelfile parser (it has no escapes): a line ends in a quote that would close it early"
 
 

@@ -129,7 +129,7 @@ def build_plan(leaf: OllamaInferenceLoad, source: str) -> ChartPlan:
                       "one process per GPU; parallelism and context from the preset unless the leaf sets them"))
 
     mode = leaf.cache.mode
-    cache_size = str(leaf.cache.size) if leaf.cache.size is not None else sizing.cache_size
+    cache_size = sizing.cache_size
     pull_deadline = probes.pull_job_deadline_seconds(sizing.models_disk_bytes)
     v.section("pull", "Model pulls in the init container (or the loader Job for a shared cache).")
     v.put("pull.serverDeadlineSeconds", 60, "Deadline for the temporary `ollama serve` to answer.")
@@ -177,7 +177,7 @@ def build_plan(leaf: OllamaInferenceLoad, source: str) -> ChartPlan:
     v.section("service", "The Service in front of the pods.")
     v.put("service.port", SERVICE_PORT, "Service port (targets the router, or Ollama without it).")
 
-    budget = probes.startup_budget(sizing.models_disk_bytes)
+    budget = probes.startup_budget(sizing.load_bytes)
     v.section("probes", "Probe timing. Liveness never depends on a model.")
     v.put("probes.startup", budget.as_values(), "Startup probe: the server answers; budget from the models' size.")
     v.put("probes.readiness", {"periodSeconds": 10, "timeoutSeconds": 5 if router else 30, "failureThreshold": 3},
@@ -225,7 +225,7 @@ def build_plan(leaf: OllamaInferenceLoad, source: str) -> ChartPlan:
     v.put("autoscaling.maxReplicas", auto.max_replicas, "Most replicas.")
     v.put("autoscaling.targetQueueDepth", auto.target_queue_depth, "Queue depth per replica that triggers a scale-up.")
 
-    v.put("nodeSelector", dict(sorted({**sizing.node_selector, **leaf.container.node_selector}.items())),
+    v.put("nodeSelector", dict(sorted(sizing.node_selector.items())),
           "Node selector (GPU product from the leaf, plus extra labels).")
     v.put("tolerations", list(sizing.tolerations), "Tolerations (GPU taints).")
     v.put("podAnnotations", {}, "Extra pod annotations.")

@@ -130,7 +130,8 @@ def service_problems(leaf: OllamaInferenceLoad) -> list[Problem]:
 
 def size_service(leaf: OllamaInferenceLoad) -> Sizing:
     """Size one service. Raises `SizingError` on an error `service_problems` would report."""
-    figures, problems = _figures(leaf)
+    figures, problems = _figures(leaf)  # a model that cannot be sized is always an error
+    sizing = None
     if not problems:
         sizing, problems = _compute(leaf, figures)
     errors = [p for p in problems if p.severity is Severity.ERROR]
@@ -138,6 +139,7 @@ def size_service(leaf: OllamaInferenceLoad) -> Sizing:
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise SizingError(f"{leaf.service_name}: {first.pointer}: {first.message}{more}", hint=first.hint)
+    assert sizing is not None
     return sizing
 
 
@@ -145,6 +147,8 @@ def _gpus(leaf: OllamaInferenceLoad, reasons: list[str], problems: list[Problem]
     """GPUs per Ollama process."""
     count = leaf.gpu.count if leaf.gpu.vendor != "none" else 0
     processes = leaf.ollama.processes
+    if leaf.gpu.vendor == "none":
+        reasons.append("gpu.vendor none: CPU only")
     named = leaf.container.preset
     if named in CPU_ORDER:
         if count:
@@ -163,7 +167,7 @@ def _gpus(leaf: OllamaInferenceLoad, reasons: list[str], problems: list[Problem]
     return count // processes if count >= processes else (1 if count else 0)
 
 
-def _model_sizes(leaf, figures, num_parallel, context_length, kv_bytes, reasons, problems) -> list[ModelSize]:
+def _model_sizes(leaf, figures, num_parallel, context_length, kv_bytes, reasons) -> list[ModelSize]:
     specs = leaf.model_specs
     listed = {normalized_name(s.name) for s in specs}
     sizes = []
@@ -225,7 +229,7 @@ def _compute(leaf: OllamaInferenceLoad, figures: list[WeightsFigure]) -> tuple[S
     kv_type = leaf.ollama.env.get("OLLAMA_KV_CACHE_TYPE", "f16").lower()
     if kv_type not in KV_ELEMENT_BYTES or not leaf.ollama.flash_attention:
         kv_type = "f16"
-    sizes = _model_sizes(leaf, figures, num_parallel, context_length, KV_ELEMENT_BYTES[kv_type], reasons, problems)
+    sizes = _model_sizes(leaf, figures, num_parallel, context_length, KV_ELEMENT_BYTES[kv_type], reasons)
     groups = _groups(leaf, sizes, problems)
 
     need = RUNTIME_OVERHEAD + sum(max(m.memory_bytes for m in members) for members in groups.values())

@@ -8,6 +8,7 @@ the chart through values.yaml alone.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from catalog_gen import __version__
@@ -56,16 +57,20 @@ def chart_files(plan: ChartPlan) -> dict[str, bytes]:
     return dict(sorted(files.items()))
 
 
-def _value_rows(values: dict, docs: dict[str, str], prefix: str) -> list[tuple[str, str, str]]:
-    import json
+_ROW_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 
+
+def _value_rows(values: dict, docs: dict[str, str], prefix: str, parents: set[str] | None = None) -> list[tuple[str, str, str]]:
+    """README rows: one per documented leaf value; a documented section with documented children is expanded."""
+    if parents is None:
+        parents = {path.rsplit(".", 1)[0] for path in docs if "." in path}
     rows = []
     for key, value in values.items():
         path = f"{prefix}.{key}" if prefix else key
-        if isinstance(value, dict) and value and path in docs and any(f"{path}." in d for d in docs):
-            rows.extend(_value_rows(value, docs, path))
+        if isinstance(value, dict) and value and path in docs and path in parents:
+            rows.extend(_value_rows(value, docs, path, parents))
         else:
-            shown = json.dumps(value, sort_keys=True, ensure_ascii=False)
+            shown = _ROW_ENCODER.encode(value)
             if len(shown) > 60:
                 shown = shown[:57] + "..."
             rows.append((path, shown.replace("|", "\\|"), docs.get(path, "")))

@@ -18,7 +18,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from catalog_gen.errors import ToolError
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+# catalog_gen/templates is a symlink to the repository's templates/ (and a real folder in a wheel).
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
 @lru_cache(maxsize=None)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
+from json.encoder import encode_basestring
 
 from catalog_gen import patterns
 
@@ -72,7 +74,7 @@ def _scalar(value) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
-    return json.dumps(value, ensure_ascii=False)
+    return encode_basestring(value)  # json.dumps(value, ensure_ascii=False), without the per-call encoder
 
 
 def _emit(value, indent: int, path: str, docs: dict[str, str], out: list[str]) -> None:
@@ -169,4 +171,11 @@ def values_schema(values: dict, docs: dict[str, str]) -> str:
     schema = {"$schema": "https://json-schema.org/draft-07/schema#"}
     schema.update(_schema_of(values, "", docs))
     schema["required"] = sorted(values)
-    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    # Charts of one catalog nearly all share one schema; pretty-printing (pure Python in the json
+    # module) costs four times the compact dump (C), so the pretty text is cached by the compact one.
+    return _pretty(json.dumps(schema, sort_keys=True, ensure_ascii=False))
+
+
+@lru_cache(maxsize=64)
+def _pretty(compact: str) -> str:
+    return json.dumps(json.loads(compact), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -218,7 +218,7 @@ class RouterApp:
         if query:
             target += b"?" + query
         use_slot = path in SLOT_PATHS and bool(model)
-        deadline = asyncio.get_running_loop().time() + self.config.request_timeout
+        deadline = 0.0  # set when the request first leaves for a backend: queue time does not count
         failed: Backend | None = None
         while True:
             lease = None
@@ -239,6 +239,8 @@ class RouterApp:
                     await dialect.send_error(send, path, 503, "no Ollama backend is available (all circuits open)",
                                              [(b"retry-after", str(self.balancer.retry_after()).encode())], head_only)
                     return 503
+            if not deadline:
+                deadline = asyncio.get_running_loop().time() + self.config.request_timeout
             was_loaded = model in backend.loaded
             ok = False
             try:

@@ -90,7 +90,7 @@ async def relay(response: Response, send, path: str, head_only: bool, deadline: 
                     break
                 await send({"type": "http.response.body", "body": b"" if head_only else data, "more_body": True})
     except UpstreamError as exc:
-        out.failure = str(exc)
+        out.failure = f"Ollama backend failed mid-reply: {exc}"
     except TimeoutError:
         out.failure = "Ollama did not finish the reply within the request timeout"
     out.tail = previous[-2048:] + last

@@ -42,7 +42,6 @@ class Context:
     leaf: OllamaInferenceLoad
     leaf_path: str
     timeout: float
-    api_key: str | None = None
     capabilities: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     samples: list[Sample] = dataclasses.field(default_factory=list)
     unavailable: dict[str, str] = dataclasses.field(default_factory=dict)  # model -> the check it failed

@@ -81,9 +81,10 @@ def error_text(response: httpx.Response) -> str:
 
 def _piece(obj: dict, sse: bool) -> str:
     if sse:
-        choices = obj.get("choices") or [{}]
-        first = choices[0] if choices else {}
-        return (first.get("delta") or {}).get("content") or first.get("text") or ""
+        choices = obj.get("choices") or []
+        first = choices[0] if choices and isinstance(choices[0], dict) else {}
+        delta = first.get("delta") if isinstance(first.get("delta"), dict) else {}
+        return delta.get("content") or first.get("text") or ""
     message = obj.get("message")
     if isinstance(message, dict):
         return message.get("content") or ""
@@ -142,8 +143,9 @@ async def stream(client: httpx.AsyncClient, path: str, body: dict, *, timeout: f
                     usage = obj.get("usage")
                     if isinstance(usage, dict) and usage.get("completion_tokens"):
                         sample.output_tokens = int(usage["completion_tokens"])
-                    reason = ((obj.get("choices") or [{}])[0] or {}).get("finish_reason") if obj.get("choices") else None
-                    sample.done_reason = reason or sample.done_reason
+                    choices = obj.get("choices") or []
+                    if choices and isinstance(choices[0], dict) and choices[0].get("finish_reason"):
+                        sample.done_reason = str(choices[0]["finish_reason"])
                 elif obj.get("done"):
                     sample.done = True
                     sample.done_reason = str(obj.get("done_reason", ""))

@@ -61,7 +61,9 @@ async def _capabilities(ctx: Context, spec: ModelSpec) -> list[str]:
         response, data = await get_json(ctx, "POST", "/api/show", {"model": spec.name})
         expect_200(response, f"POST {ctx.url('/api/show')} for {spec.name}")
         caps = data.get("capabilities") if isinstance(data, dict) else None
-        ctx.capabilities[spec.name] = [str(c) for c in caps] if isinstance(caps, list) else []
+        if not isinstance(caps, list):
+            raise Failed(f"POST {ctx.url('/api/show')} for {spec.name} did not answer a model with capabilities: {response.text[:100]!r}")
+        ctx.capabilities[spec.name] = [str(c) for c in caps]
     return ctx.capabilities[spec.name]
 
 

@@ -37,12 +37,29 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}"
 
 
+def _one_decimal(value: float) -> str:
+    return f"{value:.1f}"
+
+
+_LATENCY_ROWS = {
+    "ttft_s": ("ttft (ms)", _ms),
+    "inter_token_latency_s": ("itl (ms)", _ms),
+    "end_to_end_latency_s": ("e2e (ms)", _ms),
+    "tpot_s": ("tpot (ms)", _ms),
+    "output_tokens_per_s": ("output tokens/s", _one_decimal),
+    "number_output_tokens": ("output tokens", _one_decimal),
+}
+
+
 def _figures(metrics: dict) -> str:
     parts = []
     for key, label, unit in _FIGURES:
         if key in metrics:
             value = metrics[key]
-            parts.append(f"{label} {_ms(value)} ms" if unit == "ms" else f"{label} {value}")
+            if unit == "ms":
+                parts.append(f"{label} {_ms(value)} ms")
+            else:
+                parts.append(f"{label} {value:.1f}" if isinstance(value, float) else f"{label} {value}")
     return ", ".join(parts)
 
 
@@ -70,9 +87,7 @@ def write_text(reports: list[SmokeReport]) -> str:
             lines.append("")
             lines.append(f"{'latency':<22}  {'p50':>9}  {'p90':>9}  {'p95':>9}  {'p99':>9}  {'n':>4}")
             for name, s in report.latency.items():
-                fmt = (lambda v: f"{v:.1f}") if name in ("output_tokens_per_s", "number_output_tokens") else _ms
-                unit = "" if name in ("output_tokens_per_s", "number_output_tokens") else " (ms)"
-                label = name.removesuffix("_s") + unit
+                label, fmt = _LATENCY_ROWS[name]
                 lines.append(f"{label:<22}  " + "  ".join(f"{fmt(s[p]):>9}" for p in ("p50", "p90", "p95", "p99")) + f"  {s['n']:>4}")
         if report.diagnostics:
             lines.append("")
@@ -98,8 +113,12 @@ def _time(seconds: float) -> str:
     return f"{seconds:.3f}"
 
 
+def _value(value) -> str:
+    return json.dumps(value) if isinstance(value, bool) else str(value)
+
+
 def _property(name: str, value) -> str:
-    return f"<property name={quoteattr(str(name))} value={quoteattr(str(value))}/>"
+    return f"<property name={quoteattr(str(name))} value={quoteattr(_value(value))}/>"
 
 
 def _suite(report: SmokeReport) -> list[str]:
@@ -135,7 +154,7 @@ def _suite(report: SmokeReport) -> list[str]:
         elif r.status is Status.SKIPPED:
             out.append(f"      <skipped message={quoteattr(r.message)}/>")
         if r.metrics:
-            figures = "\n".join(f"{k} = {v}" for k, v in r.metrics.items())
+            figures = "\n".join(f"{k} = {_value(v)}" for k, v in r.metrics.items())
             out.append(f"      <system-out>{escape(figures)}</system-out>")
         out.append("    </testcase>")
     if report.diagnostics:

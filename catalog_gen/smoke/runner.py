@@ -72,10 +72,11 @@ async def _probe(ctx: smoke_context.Context, router: bool, warmed: set[str], rem
         if response.status_code == 404:
             raise _NotRouter()
         return False, f"GET /readyz answered {response.status_code}"
-    response = await ctx.client.get("/api/tags", timeout=ctx.timeout)
-    if response.status_code != 200:
-        return False, f"GET /api/tags answered {response.status_code}"
-    on_disk = {smoke_context.canonical(str(m.get("name", ""))) for m in response.json().get("models") or []}
+    response, data = await smoke_context.get_json(ctx, "GET", "/api/tags")
+    models = data.get("models") if isinstance(data, dict) else None
+    if response.status_code != 200 or not isinstance(models, list):
+        return False, f"GET /api/tags answered {response.status_code} without a model list"
+    on_disk = {smoke_context.canonical(str(m.get("name", ""))) for m in models if isinstance(m, dict)}
     missing = [m.name for m in ctx.leaf.model_specs if smoke_context.canonical(m.name) not in on_disk]
     if missing:
         return False, "waiting for the pull of " + ", ".join(missing)
@@ -137,6 +138,9 @@ async def _run_check(check: smoke_context.Check, ctx: smoke_context.Context) -> 
         metrics, status, message = {}, Status.ERROR, f"no answer from {ctx.url('')} within {ctx.timeout:g} s"
     except httpx.HTTPError as exc:
         metrics, status, message = {}, Status.ERROR, f"request to {ctx.url('')} failed: {type(exc).__name__}: {exc}".rstrip(": ")
+    except Exception as exc:  # noqa: BLE001 - an answer shape we did not foresee: report it, keep the run going
+        metrics, status = {}, Status.ERROR
+        message = f"the check could not handle the answer of {ctx.url('')}: {type(exc).__name__}: {exc} (a catalog-gen bug; please report it)"
     return CheckResult(check.name, status, time.perf_counter() - started, message, metrics)
 
 
@@ -159,7 +163,7 @@ async def run_async(leaf: OllamaInferenceLoad, leaf_path: str, options: Options)
     headers = {"Authorization": f"Bearer {options.api_key}"} if options.api_key else {}
     limits = httpx.Limits(max_connections=leaf.smoke.concurrency + 8, max_keepalive_connections=leaf.smoke.concurrency + 8)
     async with httpx.AsyncClient(base_url=options.url.rstrip("/"), headers=headers, limits=limits, timeout=timeout) as client:
-        ctx = smoke_context.Context(client, leaf, leaf_path, timeout, options.api_key)
+        ctx = smoke_context.Context(client, leaf, leaf_path, timeout)
         report = SmokeReport(leaf_path, f"{leaf.namespace}/{leaf.service_name}", options.url, await warm_up(ctx, deadline))
         if report.warmup.reached:
             for check in smoke_checks.plan(leaf):

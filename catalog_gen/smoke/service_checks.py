@@ -44,9 +44,8 @@ async def router_ready(ctx: Context) -> dict:
     response, data = await get_json(ctx, "GET", "/readyz")
     if response.status_code == 200:
         return {"status": 200}
-    waiting = []
-    if isinstance(data, dict):
-        waiting = [str(m.get("name")) for m in data.get("models", []) if isinstance(m, dict) and not m.get("ready")]
+    models = data.get("models") if isinstance(data, dict) else None
+    waiting = [str(m.get("name")) for m in models or [] if isinstance(m, dict) and not m.get("ready")] if isinstance(models, list) else []
     detail = f"; models not ready: {', '.join(waiting)}" if waiting else ""
     raise Failed(f"GET {ctx.url('/readyz')} answered HTTP {response.status_code}: the router is not ready{detail}")
 

@@ -46,7 +46,7 @@ NAME_RE = re.compile(
 )
 MT_MODEL = "application/vnd.ollama.image.model"
 MT_CONFIG = "application/vnd.docker.container.image.v1+json"
-PROGRESS = {"system": "application/vnd.ollama.image.system", "template": "application/vnd.ollama.image.template",
+TEXT_LAYERS = {"system": "application/vnd.ollama.image.system", "template": "application/vnd.ollama.image.template",
             "params": "application/vnd.ollama.image.params"}
 LOCK = threading.Lock()
 
@@ -109,7 +109,7 @@ def registry_layers(parts, entry: dict) -> list[tuple[str, bytes]]:
     weights = (seed * (entry.get("size", 4096) // len(seed) + 1))[: entry.get("size", 4096)]
     template = f"{{{{ .Prompt }}}} ({display(parts)})".encode()
     config = json.dumps({"model_format": "gguf", "model_family": parts[2], "variant": variant}, sort_keys=True).encode()
-    return [(MT_CONFIG, config), (MT_MODEL, weights), (PROGRESS["template"], template)]
+    return [(MT_CONFIG, config), (MT_MODEL, weights), (TEXT_LAYERS["template"], template)]
 
 
 def manifest_bytes(layers: list[tuple[str, bytes]]) -> bytes:
@@ -300,8 +300,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         texts = {layer["mediaType"]: blob_path(layer["digest"]).read_text(errors="replace") for layer in doc["layers"]
                  if layer["mediaType"] != MT_MODEL}
         return self._json(200, {
-            "modelfile": f"FROM {display(parts)}\n", "template": texts.get(PROGRESS["template"], ""),
-            "system": texts.get(PROGRESS["system"], ""), "parameters": texts.get(PROGRESS["params"], ""),
+            "modelfile": f"FROM {display(parts)}\n", "template": texts.get(TEXT_LAYERS["template"], ""),
+            "system": texts.get(TEXT_LAYERS["system"], ""), "parameters": texts.get(TEXT_LAYERS["params"], ""),
             "details": {"format": "gguf", "family": parts[2]}, "capabilities": ["completion"],
         })
 
@@ -316,10 +316,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         base_doc = json.loads(manifest_path(base_parts).read_bytes())
         cfg = blob_path(base_doc["config"]["digest"]).read_bytes()
         kept = [(layer["mediaType"], blob_path(layer["digest"]).read_bytes()) for layer in base_doc["layers"]
-                if not (layer["mediaType"] == PROGRESS["system"] and "system" in body)
-                and not (layer["mediaType"] == PROGRESS["template"] and "template" in body)
-                and not (layer["mediaType"] == PROGRESS["params"] and "parameters" in body)]
-        new = [(PROGRESS[k], (json.dumps(body[key], sort_keys=True) if k == "params" else body[key]).encode())
+                if not (layer["mediaType"] == TEXT_LAYERS["system"] and "system" in body)
+                and not (layer["mediaType"] == TEXT_LAYERS["template"] and "template" in body)
+                and not (layer["mediaType"] == TEXT_LAYERS["params"] and "parameters" in body)]
+        new = [(TEXT_LAYERS[k], (json.dumps(body[key], sort_keys=True) if k == "params" else body[key]).encode())
                for k, key in (("template", "template"), ("system", "system"), ("params", "parameters")) if key in body]
         self._stream_start()
         layers = [(MT_CONFIG, cfg), *kept, *new]

@@ -9,7 +9,7 @@ import signal
 import threading
 import time
 
-from conftest import PULL, alive, registry_digest
+from script_helpers import PULL, WAIT, alive, registry_digest
 
 from catalog_gen.catalog.model import ModelSpec
 from catalog_gen.plan.modelfile import models_data_files
@@ -326,7 +326,43 @@ def test_a_missing_models_file_is_a_usage_error(box):
     assert "cannot read the models file" in result.stderr and "nope.tsv" in result.stderr
 
 
-def test_the_script_takes_nothing_from_its_environment_as_code():
-    text = PULL.read_text()
-    assert "eval" not in re.findall(r"\b(eval)\b", text) or False
-    assert not re.search(r"\bsource\b|\bbash -c\b|\bsh -c\b", text)
+def test_model_lines_holding_shell_syntax_are_rejected_as_data_and_never_run(box):
+    marker = box.root / "pwned"
+    hostile = [
+        f"llama3.2:1b$(touch {marker})",
+        f"`touch {marker}`",
+        f'llama3.2:1b"; touch {marker}; "',
+        "it's:1b",
+        f"llama3.2:1b$(touch",  # a name cut by a newline: each half is its own line
+        f"{marker})",
+        "llama3.2 1b",
+    ]
+    lines = [f"{name}\t-\t0\t-" for name in hostile] + [f"llama3.2:1b\t$(touch {marker})\t0\t-",
+                                                         f"llama3.2:1b\t-\t0\t../../etc/passwd"]
+    box.models_file("\n".join(lines) + "\n")
+
+    result = box.run()
+
+    assert result.returncode == 2
+    assert not marker.exists()
+    assert box.calls() == []  # ollama was never run, not even `serve`
+    for n in range(1, 8):
+        assert f"line {n}: invalid model name" in result.stderr
+    assert "line 8: model llama3.2:1b: digest must be 64 lower-case hex characters or -" in result.stderr
+    assert "line 9: model llama3.2:1b: modelfile must be - or a file name, got '../../etc/passwd'" in result.stderr
+    assert "9 bad line(s); nothing was done" in result.stderr
+
+
+def test_a_line_with_the_wrong_number_of_fields_is_rejected(box):
+    box.models_file("llama3.2:1b\t-\t0\n")
+
+    result = box.run()
+
+    assert result.returncode == 2
+    assert "line 1: expected 4 tab-separated fields (name, digest, insecure, modelfile), found 3" in result.stderr
+
+
+def test_the_scripts_never_turn_data_into_code():
+    for script in (PULL, WAIT):
+        text = script.read_text()
+        assert not re.search(r"\beval\b|\bsource\b|^\s*\. |\bbash -c\b|\bsh -c\b", text, re.MULTILINE), script.name

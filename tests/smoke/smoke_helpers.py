@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
+
 from catalog_gen.catalog.model import OllamaInferenceLoad
 from catalog_gen.smoke.results import SmokeReport, Status
 from catalog_gen.smoke.runner import Options, run
@@ -58,3 +62,45 @@ def result(report: SmokeReport, name: str):
 
 def not_passed(report: SmokeReport) -> dict[str, Status]:
     return {name: status for name, status in statuses(report).items() if status is not Status.PASSED}
+
+
+# --- a real router (catalog_gen.router) in front of a double ----------------------------------------
+
+FAST_ROUTER = {"poll_interval": 0.05, "breaker_cooldown": 0.2, "connect_timeout": 1.0}
+
+
+def outside_address() -> str:
+    """This machine's non-loopback address: connecting to it makes the router see a remote caller."""
+    import socket
+
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))  # no packet is sent; this only picks the outgoing interface
+        address = probe.getsockname()[0]
+    finally:
+        probe.close()
+    assert not address.startswith("127."), "these tests need a non-loopback interface to play a caller outside the pod"
+    return address
+
+
+@contextlib.contextmanager
+def run_router(backend: str, models: list[str], **settings):
+    """A real router on 0.0.0.0:<free port> in front of ``backend``; yields the port."""
+    from catalog_gen.router.config import load_config
+    from catalog_gen.router.server import bind, make_server
+
+    config = load_config(None, host="0.0.0.0", port=0, backends=[backend], models=models, **{**FAST_ROUTER, **settings})
+    sock = bind("0.0.0.0", 0)
+    server = make_server(config, sock)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="router", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.started, "the router did not start"
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()

@@ -178,3 +178,39 @@ def test_stalled_stream_is_an_error(url, double):
     check = result(report, f"stream.latency[{TEXT}]")
     assert check.status is Status.ERROR and "no complete answer within 0.5 s" in check.message
     assert {n for n, s in statuses(report).items() if s in (Status.FAILED, Status.ERROR)} == {f"stream.latency[{TEXT}]"}
+
+
+def test_a_web_server_that_is_not_ollama_fails_cleanly():
+    """A misrouted ingress answering its welcome page to everything: every check says so, nothing crashes."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Welcome(BaseHTTPRequestHandler):
+        def _answer(self):
+            length = int(self.headers.get("content-length") or 0)
+            self.rfile.read(length)
+            body = b"<html><body><h1>Welcome to nginx!</h1></body></html>"
+            self.send_response(200)
+            self.send_header("content-type", "text/html")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_DELETE = _answer
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Welcome)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        report = smoke(make_leaf(), f"http://127.0.0.1:{server.server_address[1]}", warmup=0.3)
+    finally:
+        server.shutdown()
+    assert report.warmup.reached and not report.warmup.ready
+    assert statuses(report)["server.root"] is Status.PASSED  # it does answer 200 on /
+    assert statuses(report)["server.version"] is Status.FAILED
+    assert "did not answer {\"version\": ...}" in result(report, "server.version").message
+    assert statuses(report)[f"models.listed[{TEXT}]"] is Status.FAILED
+    assert not any(s is Status.ERROR for s in statuses(report).values()), report.results
+    assert report.exit_code == 1

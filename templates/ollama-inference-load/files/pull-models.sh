@@ -167,6 +167,7 @@ check_model() { # INDEX -> STATE also `stale` for a custom model not created fro
 
 SERVER_PID=""
 RUN_PID=""
+POLL_DELAYS=(0.05 0.05 0.1 0.1 0.2 0.2 0.5 1)
 WORK_DIR="$OLLAMA_MODELS/.catalog-gen"
 
 probe() { # does something answer HTTP on the pull port? (bash /dev/tcp: the image has no curl)
@@ -201,7 +202,7 @@ server_log_tail() {
 }
 
 start_server() {
-  local deadline delay=0.1 started
+  local deadline poll=0 started
   if probe; then fail "port $PULL_PORT on 127.0.0.1 is already in use; set PULL_PORT to a free port"; fi
   export OLLAMA_HOST="127.0.0.1:$PULL_PORT"
   log "starting a temporary ollama server on $OLLAMA_HOST with models in $OLLAMA_MODELS"
@@ -221,8 +222,8 @@ start_server() {
       server_log_tail
       fail "the temporary ollama server did not answer on $OLLAMA_HOST within ${PULL_SERVER_DEADLINE_SECONDS}s (PULL_SERVER_DEADLINE_SECONDS)"
     fi
-    sleep "$delay"
-    [[ $delay == 0.1 ]] && delay=0.5
+    sleep "${POLL_DELAYS[$poll]}" # bounded polling: 0.05 s growing to 1 s
+    ((poll < ${#POLL_DELAYS[@]} - 1)) && poll=$((poll + 1))
   done
   now_ms
   log "the temporary ollama server answers after $(((REPLY - started) / 1000)).$(((REPLY - started) % 1000 / 100))s"
@@ -233,7 +234,7 @@ last_progress() { # the last status line the ollama CLI wrote (its progress bars
 }
 
 run_ollama() { # INDEX WHAT ARGS...: one bounded attempt, progress every PULL_PROGRESS_SECONDS; sets RC
-  local i=$1 what=$2 out="$WORK_DIR/$2-$1.log" pid next
+  local i=$1 what=$2 out="$WORK_DIR/$2-$1.log" pid next poll=0
   shift 2
   timeout --kill-after=10 "$PULL_ATTEMPT_TIMEOUT_SECONDS" ollama "$@" >"$out" 2>&1 </dev/null &
   pid=$!
@@ -244,7 +245,8 @@ run_ollama() { # INDEX WHAT ARGS...: one bounded attempt, progress every PULL_PR
       log "model ${M_NAME[$i]}: $what in progress: $(last_progress "$out")"
       next=$((SECONDS + PULL_PROGRESS_SECONDS))
     fi
-    sleep 0.2
+    sleep "${POLL_DELAYS[$poll]}"
+    ((poll < ${#POLL_DELAYS[@]} - 1)) && poll=$((poll + 1))
   done
   RC=0
   wait "$pid" || RC=$?

@@ -1,0 +1,150 @@
+"""The admin wall (a real non-loopback caller from a network namespace) and the API keys."""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from router_helpers import OTHER, TEXT, paths, run_router, wait_for
+
+from catalog_gen.router import security
+from catalog_gen.router.security import ApiKeys
+
+CLIENT = r"""
+import json, sys, urllib.request, urllib.error
+base = sys.argv[1]
+out = {}
+for method, path, body in json.loads(sys.argv[2]):
+    req = urllib.request.Request(base + path, data=body.encode() if body else None, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            out[method + " " + path] = [r.status, r.read().decode()]
+    except urllib.error.HTTPError as e:
+        out[method + " " + path] = [e.code, e.read().decode()]
+print(json.dumps(out))
+"""
+
+
+def _ip(*args: str) -> None:
+    done = subprocess.run(["ip", *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"ip {' '.join(args)}: {done.stderr.strip()}")
+
+
+@contextlib.contextmanager
+def network_namespace():
+    """A namespace joined to this one by a veth pair; yields (namespace, host-side address)."""
+    tag = f"{os.getpid() % 100000}"
+    ns, host_if, ns_if = f"cgr{tag}", f"cgrh{tag}", f"cgrn{tag}"
+    net = f"10.{200 + os.getpid() % 50}.{(os.getpid() // 50) % 250}"
+    try:
+        _ip("netns", "add", ns)
+    except (RuntimeError, FileNotFoundError) as exc:
+        pytest.fail(f"this test needs root and iproute2 to build a network namespace (`ip netns add`): {exc}")
+    try:
+        _ip("link", "add", host_if, "type", "veth", "peer", "name", ns_if)
+        _ip("link", "set", ns_if, "netns", ns)
+        _ip("addr", "add", f"{net}.1/24", "dev", host_if)
+        _ip("link", "set", host_if, "up")
+        _ip("netns", "exec", ns, "ip", "addr", "add", f"{net}.2/24", "dev", ns_if)
+        _ip("netns", "exec", ns, "ip", "link", "set", ns_if, "up")
+        _ip("netns", "exec", ns, "ip", "link", "set", "lo", "up")
+        yield ns, f"{net}.1"
+    finally:
+        subprocess.run(["ip", "link", "del", host_if], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+REQUESTS = [
+    ["POST", "/api/pull", json.dumps({"model": OTHER})],
+    ["DELETE", "/api/delete", json.dumps({"model": TEXT})],
+    ["POST", "/api/create", json.dumps({"model": "x", "from": TEXT})],
+    ["POST", "/api/copy", json.dumps({"source": TEXT, "destination": "y"})],
+    ["POST", "/api/push", json.dumps({"model": TEXT})],
+    ["POST", "/api/blobs/sha256:" + "a" * 64, "x"],
+    ["POST", "/api//pull/", json.dumps({"model": OTHER})],
+    ["POST", "/api/%70ull", json.dumps({"model": OTHER})],
+    ["GET", "/api/experimental", ""],
+    ["GET", "/api/tags", ""],
+    ["POST", "/api/generate", json.dumps({"model": TEXT, "prompt": "hi", "stream": False})],
+    ["GET", "/metrics", ""],
+]
+
+
+@pytest.mark.netns
+def test_admin_endpoints_are_refused_to_a_non_loopback_caller(double, double_url):
+    with network_namespace() as (ns, address), run_router([double_url], host="0.0.0.0") as router:
+        port = router.url.rsplit(":", 1)[1]
+        done = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", CLIENT, f"http://{address}:{port}",
+                               json.dumps(REQUESTS)], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        remote = json.loads(done.stdout)
+        local_pull = httpx.post(f"http://127.0.0.1:{port}/api/pull", json={"model": OTHER, "stream": False}, timeout=10)
+    for method, path, _body in REQUESTS[:8]:
+        status, text = remote[f"{method} {path}"]
+        assert status == 403, (path, status, text)
+        assert "loopback" in json.loads(text)["error"]
+    assert remote["GET /api/experimental"][0] == 404
+    assert remote["GET /api/tags"][0] == 200
+    assert remote["POST /api/generate"][0] == 200
+    assert remote["GET /metrics"][0] == 200
+    pulls = paths(double, "/api/pull")
+    assert len(pulls) == 1 and local_pull.status_code == 200, "only the loopback caller's pull reached Ollama"
+    assert not paths(double, "/api/delete") and not paths(double, "/api/copy")
+
+
+def test_loopback_detection():
+    assert security.is_loopback(("127.0.0.1", 5)) and security.is_loopback(("::1", 5))
+    assert security.is_loopback(("::ffff:127.0.0.1", 5)) and security.is_loopback(("127.8.9.1", 5))
+    assert not security.is_loopback(("10.0.0.1", 5)) and not security.is_loopback(None)
+    assert not security.is_loopback(("::ffff:10.0.0.1", 5)) and not security.is_loopback(("garbage", 1))
+
+
+def test_api_keys_are_required_and_reloaded_when_the_file_changes(double_url, tmp_path):
+    keys = tmp_path / "keys"
+    keys.write_text("# team keys\nalpha\n\n  beta  \n")
+    body = {"model": TEXT, "prompt": "hi", "stream": False}
+    with run_router([double_url], api_keys_file=str(keys)) as router:
+        def status(key):
+            headers = {"Authorization": f"Bearer {key}"} if key else {}
+            return httpx.post(router.url + "/api/generate", json=body, headers=headers, timeout=10).status_code
+
+        assert [status(None), status("alpha"), status("beta"), status("gamma"), status("# team keys")] == [401, 200, 200, 401, 401]
+        assert httpx.get(router.url + "/readyz", timeout=5).status_code in (200, 503)  # probes need no key
+        assert httpx.get(router.url + "/metrics", timeout=5).status_code == 200
+        # rotation the way a Secret mount does it: a new file swapped in
+        fresh = tmp_path / "keys.new"
+        fresh.write_text("gamma\n")
+        os.replace(fresh, keys)
+        wait_for(lambda: status("gamma") == 200, 5, "key reload")
+        assert status("alpha") == 401
+        # an unreadable file keeps the last good keys
+        keys.unlink()
+        time.sleep(1.5)
+        assert status("gamma") == 200
+
+
+def test_key_check_compares_every_key_in_constant_time(tmp_path, monkeypatch):
+    keys = tmp_path / "keys"
+    keys.write_text("k1\nk2\nk3\n")
+    api = ApiKeys(keys)
+    calls = []
+    real = hmac.compare_digest
+
+    def counting(a, b):
+        calls.append((len(a), len(b)))
+        return real(a, b)
+
+    monkeypatch.setattr(security.hmac, "compare_digest", counting)
+    for presented in (b"Bearer k1", b"Bearer k3", b"Bearer nope", b"Bearer " + b"x" * 500):
+        calls.clear()
+        api.check(presented)
+        assert calls == [(32, 32)] * 3, "every key is compared, digests of equal length, no early exit"
+    assert api.check(b"Bearer k2") and api.check(b"bearer k2") and not api.check(b"Basic k2") and not api.check(None)
