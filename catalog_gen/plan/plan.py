@@ -225,6 +225,16 @@ def build_plan(leaf: OllamaInferenceLoad, source: str) -> ChartPlan:
     v.put("autoscaling.maxReplicas", auto.max_replicas, "Most replicas.")
     v.put("autoscaling.targetQueueDepth", auto.target_queue_depth, "Queue depth per replica that triggers a scale-up.")
 
+    smoke = leaf.smoke
+    deadline = smoke.warmup_seconds + 4 * smoke.timeout_seconds + 300
+    v.section("smoke", "Post-deploy smoke checks: an Argo CD PostSync Job and the `helm test` Pod run `catalog-gen smoke`.")
+    v.put("smoke.enabled", True, "Create the PostSync Job, the test Pod and their read-only RBAC.")
+    v.put("smoke.activeDeadlineSeconds", deadline, "Deadline of the smoke Job: warm-up wait, the checks, and slack.")
+    v.put("smoke.leaf", leaf.model_dump(mode="json", by_alias=True, exclude_none=True),
+          "The resolved leaf (defaults applied) the checks are derived from.")
+    decisions.append(("smoke", f"PostSync Job, deadline {deadline}s",
+                      f"warm-up {smoke.warmup_seconds}s + 4 x {smoke.timeout_seconds}s request timeout + 300s"))
+
     v.put("nodeSelector", dict(sorted(sizing.node_selector.items())),
           "Node selector (GPU product from the leaf, plus extra labels).")
     v.put("tolerations", list(sizing.tolerations), "Tolerations (GPU taints).")

@@ -25,7 +25,7 @@ FREE_FORM = {
     "podAnnotations": {"type": "string"},
 }
 # Values Kubernetes validates itself; kept open here.
-OPEN = {"ollama.resources", "pull.resources", "router.resources", "tolerations"}
+OPEN = {"ollama.resources", "pull.resources", "router.resources", "tolerations", "smoke.leaf"}
 # Extra constraints, so a `--set` override cannot smuggle what the leaf schema would refuse.
 CONSTRAINTS = {
     "image.repository": {"pattern": patterns.IMAGE_REPOSITORY},

@@ -32,33 +32,65 @@ class Drift:
 
 
 def read_tree(root: Path) -> dict[str, bytes]:
+    """Every file under `root` (relative POSIX path -> bytes); empty when `root` is not a folder."""
     files: dict[str, bytes] = {}
-    if not root.is_dir():
-        return files
-    for path in root.rglob("*"):
-        if path.is_file():
-            files[path.relative_to(root).as_posix()] = path.read_bytes()
+    _read_into(str(root), "", files)
     return files
 
 
+def _read_into(folder: str, prefix: str, files: dict[str, bytes]) -> None:
+    # os.scandir rather than Path.rglob: --check reads every file of every chart, and the
+    # Path objects cost more than the reads.
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            _read_into(entry.path, f"{prefix}{entry.name}/", files)
+        elif entry.is_file():
+            with open(entry.path, "rb") as handle:
+                files[prefix + entry.name] = handle.read()
+
+
+class _Guard:
+    """Refuses chart paths that would land outside the output folder (also through a symlink)."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.real = out.resolve()
+        self.parents: dict[str, Path] = {}
+
+    def target(self, rel: str) -> Path:
+        parent_rel, _, name = rel.rpartition("/")
+        parent = self.parents.get(parent_rel)
+        if parent is None:
+            parent = (self.out / parent_rel).resolve() if parent_rel else self.real
+            self.parents[parent_rel] = parent
+        target = parent / name
+        if name in ("", ".", "..") or (parent != self.real and self.real not in parent.parents) or target.is_symlink():
+            raise UsageError(f"refusing to write {self.out / rel}: it is outside the output folder {self.out}",
+                             hint="chart paths come from environment/serviceName; remove the symlink or pick another --out")
+        return target
+
+
 def _inside(out: Path, rel: str) -> Path:
-    target = (out / rel).resolve()
-    if out.resolve() not in target.parents:
-        raise UsageError(f"refusing to write {target}: it is outside the output folder {out}")
-    return target
+    return _Guard(out).target(rel)
 
 
 def compare(out: Path, charts: dict[str, dict[str, bytes]], want_diff: bool) -> list[Drift]:
+    guard = _Guard(out)
     drifts = []
     for rel, files in sorted(charts.items()):
-        current = read_tree(_inside(out, rel))
+        current = read_tree(guard.target(rel))
         if not current:
             drifts.append(Drift(rel, "missing", sorted(files)))
             continue
+        if current == files:
+            continue
         changed = sorted(name for name in set(files) | set(current) if files.get(name) != current.get(name))
-        if changed:
-            diff = _unified(rel, changed, current, files) if want_diff else ""
-            drifts.append(Drift(rel, "changed", changed, diff))
+        diff = _unified(rel, changed, current, files) if want_diff else ""
+        drifts.append(Drift(rel, "changed", changed, diff))
     return drifts
 
 
@@ -101,38 +133,67 @@ def stale_charts(out: Path, charts: dict[str, dict[str, bytes]], rendered_source
 def write_charts(out: Path, charts: dict[str, dict[str, bytes]], prune: list[str]) -> list[str]:
     """Write changed charts atomically; remove pruned ones. Returns chart dirs written."""
     out.mkdir(parents=True, exist_ok=True)
-    for leftover in out.glob(TMP_PREFIX + "*"):  # from a run that was killed mid-way
-        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in sorted(out.glob(TMP_PREFIX + "*")):  # from a run that was killed mid-way
+        _recover(out, leftover)
     changed = [d.chart for d in compare(out, charts, want_diff=False)]
     if not changed and not prune:
         return []
+    guard = _Guard(out)
     staging = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=out))
+    moved: list[tuple[Path, Path]] = []  # (chart dir, where its previous version waits) until the run ends
     try:
         for rel in changed:  # build phase: nothing visible changes
-            root = staging / "new" / rel
-            for name, data in charts[rel].items():
-                path = root / name
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(data)
-                if name.endswith(".sh"):
-                    path.chmod(0o755)
-        for rel in changed:  # swap phase: one rename per chart
-            target = _inside(out, rel)
+            _build(staging / "new" / rel, charts[rel])
+        for rel in changed:  # swap phase: two renames per chart, undone on failure
+            target = guard.target(rel)
             target.parent.mkdir(parents=True, exist_ok=True)
             if target.exists():
                 old = staging / "old" / rel
                 old.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(target, old)
+                moved.append((target, old))
             os.replace(staging / "new" / rel, target)
         for rel in prune:
-            target = _inside(out, rel)
+            target = guard.target(rel)
             if target.exists():
                 old = staging / "pruned" / rel
                 old.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(target, old)
             parent = target.parent
-            if parent != out and parent.is_dir() and not any(parent.iterdir()):
+            if parent != guard.real and parent.is_dir() and not any(parent.iterdir()):
                 parent.rmdir()
+    except BaseException:
+        for target, old in moved:  # a chart moved aside but not replaced gets its old version back
+            if not target.exists() and old.exists():
+                os.replace(old, target)
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return changed
+
+
+def _build(root: Path, files: dict[str, bytes]) -> None:
+    made: set[str] = set()
+    base = str(root)
+    for name, data in files.items():
+        path = os.path.join(base, name)
+        folder = os.path.dirname(path)
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        with open(path, "wb") as handle:
+            handle.write(data)
+        if name.endswith(".sh"):
+            os.chmod(path, 0o755)
+
+
+def _recover(out: Path, leftover: Path) -> None:
+    """A run killed mid-swap may have moved a chart aside: put it back, then drop the leftover."""
+    old_root = leftover / "old"
+    for chart_yaml in sorted(old_root.glob("*/*/Chart.yaml")) if old_root.is_dir() else []:
+        rel = chart_yaml.parent.relative_to(old_root).as_posix()
+        target = out / rel
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(chart_yaml.parent, target)
+    shutil.rmtree(leftover, ignore_errors=True)

@@ -133,3 +133,80 @@ Usage: {{ include "catalog-gen.readyFile" . | quote }}
 {{- printf "%s\t%s\n" .name (.kind | default "text") -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+The smoke pod spec shared by the Argo CD PostSync Job and the Helm test Pod: `catalog-gen smoke`
+against this release's Service, with the resolved leaf from the config map.
+Usage: {{- include "catalog-gen.smokePodSpec" . | nindent 6 }}
+*/}}
+{{- define "catalog-gen.smokePodSpec" -}}
+{{- $fullname := include "catalog-gen.fullname" . -}}
+restartPolicy: Never
+serviceAccountName: {{ printf "%s-smoke" $fullname }}
+automountServiceAccountToken: true
+enableServiceLinks: false
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 10001
+  runAsGroup: 10001
+  seccompProfile:
+    type: RuntimeDefault
+containers:
+  - name: smoke
+    image: {{ include "catalog-gen.routerImage" . }}
+    imagePullPolicy: {{ .Values.router.image.pullPolicy | quote }}
+    args:
+      - smoke
+      - /etc/catalog-gen/smoke/leaf.yaml
+      - --url
+      - {{ printf "http://%s.%s.svc:%d" $fullname .Release.Namespace (int .Values.service.port) | quote }}
+      {{- if and .Values.router.enabled .Values.router.apiKeySecret }}
+      - --api-key-file
+      - /etc/catalog-gen-keys/api-keys
+      {{- end }}
+    resources:
+      requests:
+        cpu: 50m
+        memory: 96Mi
+      limits:
+        memory: 256Mi
+    securityContext:
+      allowPrivilegeEscalation: false
+      privileged: false
+      readOnlyRootFilesystem: true
+      runAsNonRoot: true
+      runAsUser: 10001
+      runAsGroup: 10001
+      capabilities:
+        drop: ["ALL"]
+      seccompProfile:
+        type: RuntimeDefault
+    volumeMounts:
+      - name: leaf
+        mountPath: /etc/catalog-gen/smoke
+        readOnly: true
+      - name: tmp
+        mountPath: /tmp
+      {{- if and .Values.router.enabled .Values.router.apiKeySecret }}
+      - name: api-keys
+        mountPath: /etc/catalog-gen-keys
+        readOnly: true
+      {{- end }}
+volumes:
+  - name: leaf
+    configMap:
+      name: {{ printf "%s-config" $fullname }}
+      items:
+        - key: smoke-leaf.yaml
+          path: leaf.yaml
+  - name: tmp
+    emptyDir: {}
+  {{- if and .Values.router.enabled .Values.router.apiKeySecret }}
+  - name: api-keys
+    secret:
+      secretName: {{ .Values.router.apiKeySecret.name | quote }}
+      items:
+        - key: {{ .Values.router.apiKeySecret.key | quote }}
+          path: api-keys
+  {{- end }}
+{{- end -}}
