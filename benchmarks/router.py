@@ -8,7 +8,8 @@ clock at send), nginx as a streaming reverse proxy (``proxy_buffering off``,
 keep-alive upstream, one worker, installed with apt-get when missing), and
 ``catalog-gen router`` (one process). The load generator keeps
 ``--concurrency`` keep-alive connections busy for ``--seconds`` per phase
-(capped at 200,000 requests), then prints a Markdown table: p50/p99 latency,
+(capped at 200,000 requests), ``--rounds`` times with the three paths
+interleaved, then prints a Markdown table: p50/p99 latency,
 requests/s, chunk delivery delay, the router's resident memory, and the
 ratios against nginx. Timings are the load generator's, on the same 2 cores
 as everything else; nothing here asserts.
@@ -261,7 +262,8 @@ def rss_mb(pid: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="length of each load phase (default 5)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of each load phase (default 3)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of all phases, paths interleaved (default 3)")
     parser.add_argument("--concurrency", type=int, default=32, help="connections kept busy (default 32)")
     parser.add_argument("--rate", type=float, default=1500.0, help="paced load for the latency columns, requests/s (default 1500)")
     parser.add_argument("--rss-requests", type=int, default=100_000, help="requests sent before the last memory reading")
@@ -288,18 +290,26 @@ def main(argv: list[str] | None = None) -> int:
         procs.append(router)
         wait_port(router_port, router, "router")
         targets = {"direct": up_port, "nginx": nginx_port, "router": router_port}
-        results: dict = {}
-        for name, port in targets.items():
+        results: dict = {name: {} for name in targets}
+        for port in targets.values():
             uvloop.run(load(port, 1.0, args.concurrency, False))  # warm caches and pools
-            results[name] = {
-                "max": uvloop.run(load(port, args.seconds, args.concurrency, False)),
-                "paced": uvloop.run(load(port, args.seconds, args.concurrency, False, rate=args.rate)),
-                "streams": uvloop.run(load(port, args.seconds, args.concurrency, True)),
-            }
+        # Rounds interleave the three paths so that a burst of load from elsewhere on the machine hits all alike.
+        for _round in range(args.rounds):
+            for name, port in targets.items():
+                phases = {
+                    "max": uvloop.run(load(port, args.seconds, args.concurrency, False)),
+                    "paced": uvloop.run(load(port, args.seconds, args.concurrency, False, rate=args.rate)),
+                    "streams": uvloop.run(load(port, args.seconds, args.concurrency, True)),
+                }
+                for phase, stats in phases.items():
+                    merged = results[name].setdefault(phase, {"elapsed": 0.0})
+                    merged["elapsed"] += stats.pop("elapsed")
+                    for key, values in stats.items():
+                        merged.setdefault(key, []).extend(values)
         rss = [rss_mb(router.pid)]
         sent = sum(len(phase["latency"]) for phase in results["router"].values())
         while sent < args.rss_requests:
-            batch = min(MAX_REQUESTS, args.rss_requests - sent)
+            batch = min(25_000, args.rss_requests - sent)
             got = uvloop.run(load(router_port, 120, args.concurrency, False, max_requests=batch))
             sent += len(got["latency"])
             rss.append(rss_mb(router.pid))
@@ -329,7 +339,8 @@ def table(results: dict, rss: list, sent: int, args) -> str:
                       "d50": pct(streams["chunk_delay"], 50), "d99": pct(streams["chunk_delay"], 99),
                       "g99": pct(streams["gap_added"], 99)}
     direct, ng, ro = rows["direct"], rows["nginx"], rows["router"]
-    out = [f"{args.concurrency} keep-alive connections per phase, {args.seconds:g} s each, loopback, one 2-core machine. "
+    out = [f"{args.concurrency} keep-alive connections per phase, {args.rounds} rounds of {args.seconds:g} s per phase "
+           "and path (paths interleaved, samples pooled), loopback, one 2-core machine. "
            f"max: back-to-back non-streamed requests; paced: non-streamed at {args.rate:g} req/s in all "
            f"(latency from the planned send time); streams: {args.concurrency} concurrent NDJSON streams of "
            f"{STREAM_CHUNKS} chunks {STREAM_GAP * 1000:g} ms apart (chunk delay: upstream send to client receipt; "

@@ -113,11 +113,11 @@ _XML_ATTR = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 cannot carry at all
 
 
-def escape(text: str) -> str:
+def _xml_text(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text).translate(_XML_TEXT)
 
 
-def quoteattr(text: str) -> str:
+def _xml_attr(text: str) -> str:
     return '"' + _NOT_XML.sub("\ufffd", text).translate(_XML_ATTR) + '"'
 
 
@@ -129,26 +129,26 @@ def write_junit(findings: list[Finding], ctx: ReportContext) -> str:
     failures = sum(1 for f in findings if f.severity is Severity.ERROR)
     out = ['<?xml version="1.0" encoding="UTF-8"?>']
     out.append(
-        f'<testsuites name={quoteattr("catalog-gen " + ctx.tool)} tests="{max(len(findings), 1)}" '
+        f'<testsuites name={_xml_attr("catalog-gen " + ctx.tool)} tests="{max(len(findings), 1)}" '
         f'failures="{failures}" errors="0">'
     )
     if not findings:
-        out.append(f'  <testsuite name={quoteattr(ctx.tool)} tests="1" failures="0" errors="0" skipped="0">')
-        out.append(f'    <testcase classname={quoteattr(ctx.tool)} name="no findings"/>')
+        out.append(f'  <testsuite name={_xml_attr(ctx.tool)} tests="1" failures="0" errors="0" skipped="0">')
+        out.append(f'    <testcase classname={_xml_attr(ctx.tool)} name="no findings"/>')
         out.append("  </testsuite>")
     for file, items in sorted(by_file.items()):
         fails = sum(1 for f in items if f.severity is Severity.ERROR)
         out.append(
-            f'  <testsuite name={quoteattr(file)} tests="{len(items)}" failures="{fails}" errors="0" skipped="0">'
+            f'  <testsuite name={_xml_attr(file)} tests="{len(items)}" failures="{fails}" errors="0" skipped="0">'
         )
         for f in items:
             name = f"{f.code} {_location(f)}"
-            out.append(f"    <testcase classname={quoteattr(file)} name={quoteattr(name)}>")
-            body = escape(f"{_location(f)} {f.pointer}\n{f.message}" + (f"\nhint: {f.hint}" if f.hint else ""))
+            out.append(f"    <testcase classname={_xml_attr(file)} name={_xml_attr(name)}>")
+            body = _xml_text(f"{_location(f)} {f.pointer}\n{f.message}" + (f"\nhint: {f.hint}" if f.hint else ""))
             if f.severity is Severity.ERROR:
-                out.append(f"      <failure message={quoteattr(f.message)} type={quoteattr(f.code)}>{body}</failure>")
+                out.append(f"      <failure message={_xml_attr(f.message)} type={_xml_attr(f.code)}>{body}</failure>")
             else:
-                out.append(f"      <system-out>{escape(f.severity.value)}: {body}</system-out>")
+                out.append(f"      <system-out>{_xml_text(f.severity.value)}: {body}</system-out>")
             out.append("    </testcase>")
         out.append("  </testsuite>")
     out.append("</testsuites>")

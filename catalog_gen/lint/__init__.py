@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable
 
@@ -72,25 +71,25 @@ def lint_charts(
 ) -> LintResult:
     """Lint every chart under ``chart_dirs``; findings are sorted, and nothing is printed.
 
-    Charts are linted by ``jobs`` threads (default: the CPU count, at most 4):
-    Helm runs in Go without the GIL, so one chart's Helm work overlaps another's
-    parsing and checks. The result does not depend on ``jobs``.
+    ``jobs`` worker processes (default: the CPU count, at most 4) share the
+    charts when there are at least ``PARALLEL_MIN`` of them; the result does not
+    depend on ``jobs``. Processes, not threads: parsing and checking are Python
+    and would serialize on the GIL.
     """
+    from catalog_gen.lint import parallel
     from catalog_gen.lint.crds import CrdStore
-    from catalog_gen.lint.engine import Settings, lint_chart
-    from catalog_gen.lint.kube_schemas import KubeSchemas, normalize_version
+    from catalog_gen.lint.kube_schemas import normalize_version
 
     version = normalize_version(kube_version)
     charts = find_charts([Path(p) for p in chart_dirs])
-    crds = CrdStore.load(tuple(Path(d).resolve() for d in crd_dirs))
-    kube = KubeSchemas.for_version(version)
+    crd_paths = tuple(Path(d).resolve() for d in crd_dirs)
+    CrdStore.load(crd_paths)  # fail early on a bad --crds, in this process
     workers = max(1, jobs or min(4, os.cpu_count() or 1))
     with tempfile.TemporaryDirectory(prefix="catalog-gen-lint-", dir=_scratch_parent()) as scratch:
-
-        def one(index: int) -> list[Finding]:
-            return lint_chart(charts[index], Settings(kube, crds, require_schemas, Path(scratch) / str(index)))
-
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            per_chart = list(pool.map(one, range(len(charts))))
+        job = parallel.Job(version, crd_paths, require_schemas, scratch)
+        if workers > 1 and len(charts) >= parallel.PARALLEL_MIN:
+            per_chart = parallel.run_in_processes(job, charts, workers)
+        else:
+            per_chart = [parallel.lint_one(job, i, chart) for i, chart in enumerate(charts)]
     findings = [f for chart_findings in per_chart for f in chart_findings]
     return LintResult(sorted(findings, key=Finding.sort_key), len(charts))

@@ -61,49 +61,68 @@ MODEL_ITEM = {
 }
 
 
+_KEYS: dict[str, str] = {}
+
+
 def _key(key: str) -> str:
-    if _PLAIN_KEY.match(key) and key.lower() not in _YAML11_WORDS:
-        return key
-    return json.dumps(key, ensure_ascii=False)
+    label = _KEYS.get(key)
+    if label is None:
+        plain = _PLAIN_KEY.match(key) and key.lower() not in _YAML11_WORDS
+        label = _KEYS[key] = key if plain else _string(key)
+    return label
+
+
+# JSON leaves these unescaped, but YAML reads U+0085, U+2028 and U+2029 as line breaks (folded
+# inside a quoted scalar) and refuses DEL, C1 controls and U+FEFF: escape them too.
+_YAML_UNSAFE = re.compile("[\u007f-\u009f\u2028\u2029\ufeff]")
+
+
+def _string(text: str) -> str:
+    quoted = encode_basestring(text)  # json.dumps(text, ensure_ascii=False), without a per-call encoder
+    if _YAML_UNSAFE.search(quoted):
+        quoted = _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
+    return quoted
 
 
 def _scalar(value) -> str:
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return _string(value)
     if isinstance(value, (int, float)):
         return repr(value)
-    return encode_basestring(value)  # json.dumps(value, ensure_ascii=False), without the per-call encoder
+    raise TypeError(f"values.yaml cannot hold {type(value).__name__} {value!r}")
 
 
-def _emit(value, indent: int, path: str, docs: dict[str, str], out: list[str]) -> None:
+def _emit(value: dict, indent: int, path: str, docs: dict[str, str], out: list[str]) -> None:
     pad = " " * indent
     for key, child in value.items():
         child_path = f"{path}.{key}" if path else key
         doc = docs.get(child_path)
         if doc:
             out.append(f"{pad}# -- {doc}")
-        _emit_entry(_key(key), child, indent, child_path, docs, out)
+        label = _key(key)
+        if isinstance(child, dict):
+            if child:
+                out.append(f"{pad}{label}:")
+                _emit(child, indent + 2, child_path, docs, out)
+            else:
+                out.append(f"{pad}{label}: {{}}")
+        elif isinstance(child, list):
+            if child:
+                out.append(f"{pad}{label}:")
+                for item in child:
+                    _emit_item(item, indent + 2, out)
+            else:
+                out.append(f"{pad}{label}: []")
+        else:
+            out.append(f"{pad}{label}: {_scalar(child)}")
         if indent == 0:
             out.append("")
-
-
-def _emit_entry(label: str, value, indent: int, path: str, docs: dict[str, str], out: list[str]) -> None:
-    pad = " " * indent
-    if isinstance(value, dict) and value:
-        out.append(f"{pad}{label}:")
-        _emit(value, indent + 2, path, docs, out)
-    elif isinstance(value, list) and value:
-        out.append(f"{pad}{label}:")
-        for item in value:
-            _emit_item(item, indent + 2, out)
-    elif isinstance(value, dict):
-        out.append(f"{pad}{label}: {{}}")
-    elif isinstance(value, list):
-        out.append(f"{pad}{label}: []")
-    else:
-        out.append(f"{pad}{label}: {_scalar(value)}")
 
 
 def _emit_item(item, indent: int, out: list[str]) -> None:
@@ -114,8 +133,10 @@ def _emit_item(item, indent: int, out: list[str]) -> None:
         first = lines[0]
         out.append(f"{pad}- {first[indent + 2:]}")
         out.extend(lines[1:])
+    elif isinstance(item, (dict, list)):
+        out.append(f"{pad}- {json.dumps(item)}")
     else:
-        out.append(f"{pad}- {_scalar(item) if not isinstance(item, (dict, list)) else json.dumps(item)}")
+        out.append(f"{pad}- {_scalar(item)}")
 
 
 def values_yaml(values: dict, docs: dict[str, str], header: str) -> str:
@@ -151,17 +172,21 @@ def _schema_of(value, path: str, docs: dict[str, str]) -> dict:
     elif isinstance(value, list):
         item_type = "string" if all(isinstance(i, str) for i in value) else "object"
         node = {"type": "array", "items": {"type": item_type}}
-    elif isinstance(value, bool):
-        node = {"type": "boolean"}
-    elif isinstance(value, int):
-        node = {"type": "integer"}
-    elif isinstance(value, float):
-        node = {"type": "number"}
-    elif value is None:
-        node = {"type": "null"}
     else:
-        node = {"type": "string"}
+        return _scalar_schema(path, _JSON_TYPES.get(type(value), "string"), doc)
     node.update(CONSTRAINTS.get(path, {}))
+    if doc:
+        node["description"] = doc
+    return node
+
+
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", type(None): "null", str: "string"}
+
+
+@lru_cache(maxsize=1024)
+def _scalar_schema(path: str, json_type: str, doc: str | None) -> dict:
+    """The schema node of a scalar value (shared between charts: never modify the result)."""
+    node = {"type": json_type, **CONSTRAINTS.get(path, {})}
     if doc:
         node["description"] = doc
     return node

@@ -79,19 +79,51 @@ def _inside(out: Path, rel: str) -> Path:
 
 
 def compare(out: Path, charts: dict[str, dict[str, bytes]], want_diff: bool) -> list[Drift]:
+    """Charts whose files on disk differ from `charts` (missing, changed, extra files)."""
     guard = _Guard(out)
     drifts = []
     for rel, files in sorted(charts.items()):
-        current = read_tree(guard.target(rel))
-        if not current:
+        root = str(guard.target(rel))
+        present = _list_files(root, "", [])
+        if not present:
             drifts.append(Drift(rel, "missing", sorted(files)))
             continue
-        if current == files:
-            continue
-        changed = sorted(name for name in set(files) | set(current) if files.get(name) != current.get(name))
-        diff = _unified(rel, changed, current, files) if want_diff else ""
-        drifts.append(Drift(rel, "changed", changed, diff))
+        changed = set(present).symmetric_difference(files)
+        for name, data in files.items():
+            if name not in changed and _read_at_most(os.path.join(root, name), len(data) + 1) != data:
+                changed.add(name)
+        if changed:
+            names = sorted(changed)
+            diff = _unified(rel, names, read_tree(Path(root)), files) if want_diff else ""
+            drifts.append(Drift(rel, "changed", names, diff))
     return drifts
+
+
+def _list_files(folder: str, prefix: str, names: list[str]) -> list[str]:
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return names
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            _list_files(entry.path, f"{prefix}{entry.name}/", names)
+        else:
+            names.append(prefix + entry.name)
+    return names
+
+
+def _read_at_most(path: str, size: int) -> bytes | None:
+    """Up to `size` bytes of a file, in one read (a regular file reads short only at its end)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, size)
+    except OSError:  # e.g. a folder where a file should be
+        return None
+    finally:
+        os.close(fd)
 
 
 def _unified(rel: str, names: list[str], old: dict[str, bytes], new: dict[str, bytes]) -> str:

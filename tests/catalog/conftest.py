@@ -8,9 +8,6 @@ import pytest
 
 from catalog_gen.catalog.validate import ValidationResult, validate_paths
 
-FIXTURES = Path(__file__).parent / "fixtures"
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
 def validate_in(monkeypatch):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import FIXTURES
+from catalog_fixtures import FIXTURES
 
 TWICE = FIXTURES / "same_service_twice"
 

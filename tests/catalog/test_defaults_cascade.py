@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import FIXTURES
+from catalog_fixtures import FIXTURES
 
 CASCADE = FIXTURES / "defaults_cascade"
 LEAF = "team/models/leaf.yaml"

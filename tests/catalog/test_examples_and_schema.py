@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from conftest import REPO
+from catalog_fixtures import REPO
 
 from catalog_gen.catalog import schema
 from catalog_gen.catalog.model import LEAF_MODELS

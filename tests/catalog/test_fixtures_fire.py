@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FIXTURES
+from catalog_fixtures import FIXTURES
 from expectations import CLEAN, CLEAN_FOLDERS, EXPECTED, FOLDERS
 
 

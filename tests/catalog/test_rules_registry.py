@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FIXTURES, REPO
+from catalog_fixtures import FIXTURES, REPO
 from expectations import EXPECTED
 
 from catalog_gen.catalog import rules, schema

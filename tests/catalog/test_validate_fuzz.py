@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from conftest import REPO
+from catalog_fixtures import REPO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

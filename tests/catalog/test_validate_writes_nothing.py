@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, REPO
+from catalog_fixtures import FIXTURES, REPO
 
 
 def snapshot(root: Path) -> dict[str, tuple]:
