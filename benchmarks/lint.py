@@ -82,6 +82,7 @@ def main() -> int:
     parser.add_argument("--charts", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3, help="catalog-gen lint runs (median reported)")
     parser.add_argument("--kv-charts", type=int, default=0, help="charts for kubernetes-validate (default: all)")
+    parser.add_argument("--jobs", type=int, default=0, help="catalog-gen lint --jobs (default: its own default)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-lint-") as tmp:
@@ -92,6 +93,8 @@ def main() -> int:
         load = os.getloadavg()[0]
 
         lint_cmd = [str(BIN / "catalog-gen"), "lint", str(root / "charts"), "--crds", str(CRDS), "--format", "json", "--output", str(root / "lint.json")]
+        if args.jobs:
+            lint_cmd += ["--jobs", str(args.jobs)]
         lint_times = []
         for _ in range(args.runs):
             seconds, proc = timed(lint_cmd)

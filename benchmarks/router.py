@@ -274,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import uvloop
 
+    load_before = os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="router-bench-"))
     procs: list[subprocess.Popen] = []
     try:
@@ -314,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
             sent += len(got["latency"])
             rss.append(rss_mb(router.pid))
         print(table(results, rss, sent, args))
+        print(f"\nload average (1 min) at start / end: {load_before:.2f} / {os.getloadavg()[0]:.2f} "
+              "(anything above ~1 means other work shared the 2 cores and the p99 columns measure it too)")
         with urllib.request.urlopen(f"http://127.0.0.1:{router_port}/metrics") as reply:
             inflight = [line for line in reply.read().decode().splitlines() if line.startswith("ollama_router_inflight_requests{")]
         print(f"\nrouter in-flight gauge after the run: {', '.join(inflight)}")

@@ -208,6 +208,7 @@ def _add_lint_args(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="an object whose kind has no schema (CRD not given) is an error, not a warning",
     )
+    p.add_argument("--jobs", "-j", type=int, metavar="N", help="processes to lint with (default: CPU count, at most 4)")
     p.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
     p.add_argument("--output", "-o", help="write the report to this file instead of stdout")
 
@@ -220,6 +221,7 @@ def _run_lint(args: argparse.Namespace) -> int:
         kube_version=args.kube_version,
         crd_dirs=[Path(d) for d in args.crds],
         require_schemas=args.require_schemas,
+        jobs=args.jobs,
     )
     return _report(result.findings, args.format, "lint", result.charts_checked, args.output)
 

@@ -275,8 +275,39 @@ class Autoscaling(Strict):
     min_replicas: int = Field(default=1, ge=0, le=100, description="Fewest replicas; 0 only with `scaleToZero`.")
     max_replicas: int = Field(default=3, ge=1, le=100, description="Most replicas.")
     target_queue_depth: int = Field(default=4, ge=1, le=1000, description="Queue depth per replica that triggers a scale-up.")
-    scale_to_zero: bool = Field(default=False, description="Allow 0 replicas when idle.")
-    engine: Literal["keda", "hpa"] = Field(default="keda", description="KEDA ScaledObject or a plain HPA on the same metric.")
+    scale_to_zero: bool = Field(
+        default=False,
+        description="Allow 0 replicas when idle (KEDA only). With no pod there is no router to queue the first request, "
+        "so this needs `activationQuery`: a signal that exists at zero, such as the gateway's pending requests for the route.",
+    )
+    engine: Literal["keda", "hpa"] = Field(
+        default="keda",
+        description="KEDA ScaledObject (Prometheus trigger) or a plain HPA on the same per-pod metrics (needs prometheus-adapter).",
+    )
+    target_inflight: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Requests in flight per replica that trigger a scale-up; default 80% of the pod's slots "
+        "(processes x slots per process), at least 1.",
+    )
+    cooldown_seconds: int = Field(
+        default=300, ge=0, le=86400, description="Wait after the last busy moment before scaling down (KEDA cooldown and HPA stabilization)."
+    )
+    polling_seconds: int = Field(default=15, ge=1, le=3600, description="How often KEDA reads the metrics.")
+    fallback_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="Replicas KEDA keeps while Prometheus cannot be read (3 failed polls in a row); default `minReplicas`, at least 1.",
+    )
+    activation_query: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="PromQL that is above 0 when requests wait for a pod that is not there yet (scale from zero). "
+        "Required by `scaleToZero`; read by KEDA, never by a template.",
+        examples=['sum(rate(envoy_cluster_upstream_rq_total{envoy_cluster_name=~".*tiny-cpu.*"}[1m]))'],
+    )
 
 
 class Objectives(Strict):
@@ -304,6 +335,127 @@ class Ownership(Strict):
         default="experimental", description="Backstage lifecycle."
     )
     system: str | None = Field(default=None, max_length=253, description="Backstage system the service belongs to.")
+
+
+GIT_REF = r"^[A-Za-z0-9_][A-Za-z0-9_./-]{0,243}$"
+REPO_URL = r"^((https?|ssh)://[^\s]+|git@[^\s:]+:[^\s]+)$"
+REPO_PATH = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$"
+HTTP_URL = r"^https?://[^\s]+$"
+LABEL_KEY = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+
+
+class SyncPolicy(Strict):
+    """Argo CD sync policy of the service's Application."""
+
+    automated: bool = Field(default=True, description="Sync automatically when Git changes.")
+    prune: bool = Field(default=True, description="Delete objects that left the chart (with `automated`).")
+    self_heal: bool = Field(default=True, description="Undo changes made in the cluster by hand (with `automated`).")
+
+
+class ArgoCD(Strict):
+    """How Argo CD picks up the rendered chart."""
+
+    mode: Literal["applicationset", "application", "none"] = Field(
+        default="applicationset",
+        description="`applicationset`: one ApplicationSet per environment, a Git files generator over the rendered charts. "
+        "`application`: one Application per leaf. `none`: no Argo CD objects. The whole environment uses one mode.",
+    )
+    namespace: str = Field(
+        default="argocd", pattern=patterns.DNS_LABEL, max_length=63, description="Namespace Argo CD runs in (where its objects go)."
+    )
+    project: str = Field(
+        default="default", pattern=patterns.DNS_SUBDOMAIN, max_length=253, description="Argo CD project (AppProject) of the service."
+    )
+    sync_policy: SyncPolicy = Field(
+        default_factory=SyncPolicy, description="Sync policy; one per environment with `applicationset`."
+    )
+
+
+class Flux(Strict):
+    """A Flux HelmRelease per leaf, for clusters run by Flux instead of Argo CD."""
+
+    enabled: bool = Field(default=False, description="Write a Flux GitRepository per environment and a HelmRelease per leaf.")
+    namespace: str = Field(
+        default="flux-system", pattern=patterns.DNS_LABEL, max_length=63, description="Namespace of the Flux objects."
+    )
+    interval: Duration = Field(default="5m", description="How often Flux reconciles.")
+
+
+class GitOps(Strict):
+    """Where the rendered charts live in Git and how a GitOps controller deploys them. Set it in `_defaults.yaml`."""
+
+    repo_url: str | None = Field(
+        default=None,
+        alias="repoURL",
+        pattern=REPO_URL,
+        max_length=2048,
+        description="Git repository holding the rendered charts. Unset: no GitOps objects are written.",
+        examples=["https://github.com/example/llm-catalog.git"],
+    )
+    target_revision: str = Field(
+        default="main",
+        pattern=GIT_REF,
+        description="Branch, tag or commit the controllers deploy (Flux needs a branch).",
+        examples=["main"],
+    )
+    charts_path: str = Field(
+        default="charts",
+        pattern=REPO_PATH,
+        max_length=512,
+        description="Folder of the rendered charts inside the repository (what `render --out` writes).",
+    )
+    argocd: ArgoCD = Field(default_factory=ArgoCD, description="Argo CD ApplicationSet or Applications.")
+    flux: Flux = Field(default_factory=Flux, description="Flux HelmReleases.")
+
+
+class Alerts(Strict):
+    """Alert thresholds (seed 002's production alerts)."""
+
+    error_ratio: float = Field(default=0.01, gt=0, lt=1, description="Alert when more than this share of requests fail with 5xx (5 min).")
+    model_load_p99_seconds: float = Field(
+        default=5, gt=0, le=3600, description="Alert when the p99 of model load time is above this (15 min)."
+    )
+    queue_depth: int = Field(default=15, ge=1, le=10000, description="Alert when a pod's queue stays above this (5 min).")
+
+
+class Monitoring(Strict):
+    """Prometheus and Grafana objects for the router's metrics (they need the router)."""
+
+    service_monitor: bool = Field(default=True, description="A prometheus-operator ServiceMonitor for the router's `/metrics`.")
+    prometheus_rule: bool = Field(default=True, description="A PrometheusRule with the service's alerts.")
+    dashboard: bool = Field(default=True, description="A Grafana dashboard in a ConfigMap labelled `grafana_dashboard: \"1\"`.")
+    namespace: str = Field(
+        default="monitoring",
+        pattern=patterns.DNS_LABEL,
+        max_length=63,
+        description="Namespace Prometheus scrapes from: the NetworkPolicy admits it to the router port.",
+    )
+    dashboard_namespace: str | None = Field(
+        default=None,
+        pattern=patterns.DNS_LABEL,
+        max_length=63,
+        description="Namespace of the dashboard ConfigMap (where Grafana's sidecar looks); default the service's.",
+    )
+    labels: dict[Annotated[str, Field(pattern=LABEL_KEY)], Annotated[str, Field(pattern=patterns.LABEL_VALUE, max_length=63)]] = Field(
+        default_factory=dict,
+        description="Labels your Prometheus selects ServiceMonitors and PrometheusRules by.",
+        examples=[{"release": "kube-prometheus-stack"}],
+        json_schema_extra={"additionalProperties": False},
+    )
+    interval: Duration = Field(default="30s", description="Scrape interval.")
+    runbook_url: str = Field(
+        default="https://github.com/catalog-gen/catalog-gen/blob/main/docs/runbooks.md",
+        pattern=HTTP_URL,
+        max_length=2048,
+        description="Runbook page; each alert links to its section (`#<alert name in lower case>`).",
+    )
+    prometheus_url: str = Field(
+        default="http://prometheus-operated.monitoring.svc:9090",
+        pattern=HTTP_URL,
+        max_length=2048,
+        description="Prometheus the KEDA trigger queries.",
+    )
+    alerts: Alerts = Field(default_factory=Alerts, description="Alert thresholds.")
 
 
 class OllamaInferenceLoad(Strict):
@@ -345,6 +497,8 @@ class OllamaInferenceLoad(Strict):
     autoscaling: Autoscaling = Field(default_factory=Autoscaling, description="Autoscaling on queue depth.")
     smoke: Smoke = Field(default_factory=Smoke, description="Post-deploy smoke checks.")
     ownership: Ownership = Field(default_factory=Ownership, description="Service-catalog ownership.")
+    gitops: GitOps = Field(default_factory=GitOps, description="GitOps delivery (Argo CD, Flux); usually set in `_defaults.yaml`.")
+    monitoring: Monitoring = Field(default_factory=Monitoring, description="ServiceMonitor, alerts and dashboard.")
 
     @model_validator(mode="after")
     def _one_model_form(self) -> "OllamaInferenceLoad":

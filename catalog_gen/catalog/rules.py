@@ -260,6 +260,14 @@ def _autoscaling(v: LeafView):
     if v.get("autoscaling", "scaleToZero") and not v.get("router", "enabled"):
         yield v.finding("/autoscaling/scaleToZero", "leaf.autoscaling", "scale to zero needs the router to hold the first request",
                         "enable the router, or turn `scaleToZero` off")
+    if v.get("autoscaling", "scaleToZero") and v.get("autoscaling", "engine") == "hpa":
+        yield v.finding("/autoscaling/scaleToZero", "leaf.autoscaling", "a HorizontalPodAutoscaler cannot scale to zero",
+                        "use `engine: keda`, or turn `scaleToZero` off")
+    elif v.get("autoscaling", "scaleToZero") and not v.has("autoscaling", "activationQuery"):
+        yield v.finding("/autoscaling/scaleToZero", "leaf.autoscaling",
+                        "scale to zero needs `activationQuery`: at zero replicas no router exists to queue the first request or report it",
+                        "set `autoscaling.activationQuery` to a PromQL query on your gateway's pending requests for this route, "
+                        "or turn `scaleToZero` off")
 
 
 @rule("leaf.router", "Router settings need the router.")

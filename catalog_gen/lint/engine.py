@@ -41,15 +41,26 @@ def display_path(path: Path) -> str:
         return absolute.as_posix()
 
 
-def check_objects(objects: list[K8sObject], settings: Settings) -> list[Issue]:
-    """Every check that looks at rendered objects (schemas, semantics, policies), suppression applied."""
-    view = ChartView.build(objects)
+def check_objects(objects: list[K8sObject], settings: Settings, memo: dict[int, list[Issue]] | None = None) -> list[Issue]:
+    """Every check that looks at rendered objects (schemas, semantics, policies), suppression applied.
+
+    ``memo`` keeps the issues of each object (by identity) across the values
+    scenarios of one chart: most objects render the same in every scenario
+    and are parsed once (see ``lint_chart``), so they are checked once too.
+    """
+    memo = {} if memo is None else memo
     issues: list[Issue] = []
     for obj in objects:
-        issues += schemas.check_schema(obj, settings.kube, settings.crds, settings.require_schemas)
-    issues += semantic.run(view)
-    issues += security.run(view)
-    issues += platform.run(view)
+        if id(obj) not in memo:
+            memo[id(obj)] = (
+                schemas.check_schema(obj, settings.kube, settings.crds, settings.require_schemas)
+                + semantic.object_issues(obj)
+                + security.object_issues(obj)
+                + platform.object_issues(obj)
+            )
+        issues += memo[id(obj)]
+    view = ChartView.build(objects)
+    issues += semantic.chart_issues(view) + platform.chart_issues(view)
     return suppress.apply(objects, issues)
 
 
@@ -143,6 +154,7 @@ def lint_chart(chart_dir: Path, settings: Settings) -> list[Finding]:
     add(own, DEFAULT_SCENARIO, {})
     if chart is not None:
         parsed: dict[tuple[str, str], tuple[list[K8sObject], list[Issue]]] = {}
+        memo: dict[int, list[Issue]] = {}
         seen_outputs: list[dict[str, str]] = []
         try:
             for scenario in scenario_list:
@@ -157,7 +169,7 @@ def lint_chart(chart_dir: Path, settings: Settings) -> list[Finding]:
                         parsed[key] = manifests.parse_template(template, rendered[template])
                     objects += parsed[key][0]
                     issues += parsed[key][1]
-                issues += check_objects(objects, settings)
+                issues += check_objects(objects, settings, memo)
                 own += issues if scenario.name == DEFAULT_SCENARIO else []
                 add(issues, scenario.name, rendered)
         finally:

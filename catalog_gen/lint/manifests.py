@@ -22,6 +22,7 @@ import yaml
 from catalog_gen.lint.objects import Issue, K8sObject, escape_pointer
 
 _SEPARATOR = re.compile(r"^---(?:[ \t].*)?$", re.MULTILINE)
+_FIRST_CONTENT = re.compile(r"^([ \t]*)\S", re.MULTILINE)  # the first line that is not blank
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
 _MERGE = "tag:yaml.org,2002:merge"
@@ -144,14 +145,14 @@ def parse_template(template: str, text: str) -> tuple[list[K8sObject], list[Issu
     """Objects of one rendered template, and the issues found while parsing it."""
     objects: list[K8sObject] = []
     issues: list[Issue] = []
-    first = next((i for i, line in enumerate(text.splitlines()) if line.strip()), None)
-    if first is not None and text.splitlines()[first][:1] in (" ", "\t"):
+    first = _FIRST_CONTENT.search(text)
+    if first and first[1]:
         issues.append(
             Issue(
                 "yaml-invalid",
                 "rendered output starts with an indent, which YAML parsers read differently (helm lint rejects it)",
                 template=template,
-                line=first + 1,
+                line=text.count("\n", 0, first.start()) + 1,
                 column=1,
             )
         )

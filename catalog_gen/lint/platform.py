@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from catalog_gen.lint.objects import Issue, as_list, get_path
-from catalog_gen.lint.podspec import LONG_RUNNING_KINDS, ChartView, Container, PodTemplate, env_value, image_parts
+from catalog_gen.lint.objects import Issue, K8sObject, as_list, get_path
+from catalog_gen.lint.podspec import LONG_RUNNING_KINDS, ChartView, Container, PodTemplate, env_value, image_parts, pod_template
 from catalog_gen.lint.policies import params
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -97,23 +97,32 @@ def _router_bypasses(view: ChartView, pt: PodTemplate) -> list[Issue]:
     return issues
 
 
-def run(view: ChartView) -> list[Issue]:
+def object_issues(obj: K8sObject) -> list[Issue]:
+    """Probes and PVC retention: one object at a time."""
     issues: list[Issue] = []
-    for pt in view.pods:
+    pt = pod_template(obj)
+    if pt is not None:
         for c in pt.containers():
             probe = c.data.get("livenessProbe")
             reason = _model_dependent(probe) if isinstance(probe, dict) else ""
             if reason:
-                issues.append(Issue("liveness-model-dependent", f"liveness probe of {c.label} depends on a model: {reason}", obj=pt.obj, pointer=f"{c.pointer}/livenessProbe"))
-        if pt.obj.kind in LONG_RUNNING_KINDS:
+                message = f"liveness probe of {c.label} depends on a model: {reason}"
+                issues.append(Issue("liveness-model-dependent", message, obj=obj, pointer=f"{c.pointer}/livenessProbe"))
+        if obj.kind in LONG_RUNNING_KINDS:
             for c in _serving_containers(pt):
                 if not isinstance(c.data.get("readinessProbe"), dict):
-                    issues.append(Issue("no-readiness-probe", f"{c.label} has no readiness probe", obj=pt.obj, pointer=c.pointer))
+                    issues.append(Issue("no-readiness-probe", f"{c.label} has no readiness probe", obj=obj, pointer=c.pointer))
+    if obj.kind == "PersistentVolumeClaim" and obj.annotations.get("helm.sh/resource-policy") != "keep":
+        issues.append(Issue("pvc-not-kept", "helm uninstall deletes this claim and the models on it", obj=obj, pointer="/metadata/annotations"))
+    if obj.kind == "StatefulSet" and get_path(obj.data, "spec", "persistentVolumeClaimRetentionPolicy", "whenDeleted") == "Delete":
+        at = "/spec/persistentVolumeClaimRetentionPolicy/whenDeleted"
+        issues.append(Issue("pvc-not-kept", "deleting the StatefulSet deletes its claims (whenDeleted: Delete)", obj=obj, pointer=at))
+    return issues
+
+
+def chart_issues(view: ChartView) -> list[Issue]:
+    """The router rule needs the Services of the chart."""
+    issues: list[Issue] = []
+    for pt in view.pods:
         issues += _router_bypasses(view, pt)
-    for obj in view.objects:
-        if obj.kind == "PersistentVolumeClaim" and obj.annotations.get("helm.sh/resource-policy") != "keep":
-            issues.append(Issue("pvc-not-kept", "helm uninstall deletes this claim and the models on it", obj=obj, pointer="/metadata/annotations"))
-        if obj.kind == "StatefulSet" and get_path(obj.data, "spec", "persistentVolumeClaimRetentionPolicy", "whenDeleted") == "Delete":
-            at = "/spec/persistentVolumeClaimRetentionPolicy/whenDeleted"
-            issues.append(Issue("pvc-not-kept", "deleting the StatefulSet deletes its claims (whenDeleted: Delete)", obj=obj, pointer=at))
     return issues

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from catalog_gen.lint.objects import Issue, as_dict, as_list, get_path
-from catalog_gen.lint.podspec import LONG_RUNNING_KINDS, ChartView, Container, PodTemplate, image_parts
+from catalog_gen.lint.objects import Issue, K8sObject, as_dict, as_list, get_path
+from catalog_gen.lint.podspec import LONG_RUNNING_KINDS, Container, PodTemplate, image_parts, pod_template
 from catalog_gen.lint.policies import params
 
 
@@ -91,10 +91,11 @@ def _container_checks(pt: PodTemplate, c: Container) -> list[Issue]:
     return issues
 
 
-def run(view: ChartView) -> list[Issue]:
-    issues: list[Issue] = []
-    for pt in view.pods:
-        issues += _pod_checks(pt)
-        for c in pt.containers():
-            issues += _container_checks(pt, c)
+def object_issues(obj: K8sObject) -> list[Issue]:
+    pt = pod_template(obj)
+    if pt is None:
+        return []
+    issues = _pod_checks(pt)
+    for c in pt.containers():
+        issues += _container_checks(pt, c)
     return issues

@@ -173,22 +173,24 @@ def check_services(view: ChartView) -> list[Issue]:
     return issues
 
 
-def check_probe_ports(view: ChartView) -> list[Issue]:
+def check_probe_ports(obj: K8sObject) -> list[Issue]:
+    pt = pod_template(obj)
+    if pt is None:
+        return []
     issues = []
-    for pt in view.pods:
-        declared = pt.declared_ports()
-        for c in pt.containers():
-            names = {p.get("name") for p in as_list(c.data.get("ports")) if isinstance(p, dict)}
-            for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
-                for handler in ("httpGet", "tcpSocket", "grpc"):
-                    port = get_path(c.data, probe, handler, "port")
-                    at = f"{c.pointer}/{probe}/{handler}/port"
-                    if isinstance(port, str) and port not in names:
-                        message = f"{probe} of {c.label} uses port name {port!r}, which the container does not define"
-                        issues.append(Issue("probe-port-unknown", message, obj=pt.obj, pointer=at))
-                    elif isinstance(port, int) and not isinstance(port, bool) and port not in declared:
-                        message = f"{probe} of {c.label} uses port {port}, which no container of the pod declares"
-                        issues.append(Issue("probe-port-unknown", message, obj=pt.obj, pointer=at))
+    declared = pt.declared_ports()
+    for c in pt.containers():
+        names = {p.get("name") for p in as_list(c.data.get("ports")) if isinstance(p, dict)}
+        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            for handler in ("httpGet", "tcpSocket", "grpc"):
+                port = get_path(c.data, probe, handler, "port")
+                at = f"{c.pointer}/{probe}/{handler}/port"
+                if isinstance(port, str) and port not in names:
+                    message = f"{probe} of {c.label} uses port name {port!r}, which the container does not define"
+                    issues.append(Issue("probe-port-unknown", message, obj=obj, pointer=at))
+                elif isinstance(port, int) and not isinstance(port, bool) and port not in declared:
+                    message = f"{probe} of {c.label} uses port {port}, which no container of the pod declares"
+                    issues.append(Issue("probe-port-unknown", message, obj=obj, pointer=at))
     return issues
 
 
@@ -228,10 +230,11 @@ def check_duplicates(view: ChartView) -> list[Issue]:
     return issues
 
 
-def run(view: ChartView) -> list[Issue]:
-    issues: list[Issue] = []
-    for obj in view.objects:
-        issues += check_quantities(obj)
-        issues += check_names(obj)
-        issues += check_selector(obj)
-    return issues + check_services(view) + check_probe_ports(view) + check_routes(view) + check_duplicates(view)
+def object_issues(obj: K8sObject) -> list[Issue]:
+    """Checks that look at one object only."""
+    return check_quantities(obj) + check_names(obj) + check_selector(obj) + check_probe_ports(obj)
+
+
+def chart_issues(view: ChartView) -> list[Issue]:
+    """Checks across the objects of the chart."""
+    return check_services(view) + check_routes(view) + check_duplicates(view)

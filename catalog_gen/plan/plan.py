@@ -15,7 +15,7 @@ import math
 from catalog_gen import __version__
 from catalog_gen.catalog.index import chart_path
 from catalog_gen.catalog.model import OllamaInferenceLoad
-from catalog_gen.plan import probes
+from catalog_gen.plan import observability, probes
 from catalog_gen.plan.modelfile import render_modelfile
 from catalog_gen.plan.sizing import Sizing, size_service
 
@@ -35,6 +35,7 @@ class ChartPlan:
     docs: dict[str, str]
     decisions: list[tuple[str, str, str]]  # (topic, decision, why)
     sizing: Sizing
+    leaf: OllamaInferenceLoad | None = None  # the leaf, defaults applied (GitOps and Backstage files read it)
 
 
 class _Values:
@@ -234,6 +235,7 @@ def build_plan(leaf: OllamaInferenceLoad, source: str) -> ChartPlan:
           "The resolved leaf (defaults applied) the checks are derived from.")
     decisions.append(("smoke", f"PostSync Job, deadline {deadline}s",
                       f"warm-up {smoke.warmup_seconds}s + 4 x {smoke.timeout_seconds}s request timeout + 300s"))
+    observability.add_values(v, leaf, slots, budget.seconds, decisions)  # monitoring, autoscaling, Backstage
 
     v.put("nodeSelector", dict(sorted(sizing.node_selector.items())),
           "Node selector (GPU product from the leaf, plus extra labels).")
@@ -253,6 +255,7 @@ def build_plan(leaf: OllamaInferenceLoad, source: str) -> ChartPlan:
         docs=v.docs,
         decisions=decisions,
         sizing=sizing,
+        leaf=leaf,
     )
 
 

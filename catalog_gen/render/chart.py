@@ -14,6 +14,7 @@ from pathlib import Path
 from catalog_gen import __version__
 from catalog_gen.plan.plan import ChartPlan
 from catalog_gen.render.env import TEMPLATES_DIR, render_template
+from catalog_gen.render.extras import chart_extras
 from catalog_gen.render.values import values_schema, values_yaml
 
 TYPE_DIR = "ollama-inference-load"
@@ -54,6 +55,7 @@ def chart_files(plan: ChartPlan) -> dict[str, bytes]:
     files["values.schema.json"] = values_schema(plan.values, plan.docs).encode()
     rows = _value_rows(plan.values, plan.docs, "")
     files["README.md"] = render_template(f"{TYPE_DIR}/README.md.j2", rows=rows, **context).encode()
+    files.update(chart_extras(plan))  # dashboard, catalog-info.yaml, gitops.json
     return dict(sorted(files.items()))
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
 from json.encoder import encode_basestring
 
 from catalog_gen import patterns
@@ -23,6 +22,7 @@ FREE_FORM = {
     "ollama.extraEnv": {"type": "string"},
     "nodeSelector": {"type": "string"},
     "podAnnotations": {"type": "string"},
+    "monitoring.labels": {"type": "string"},
 }
 # Values Kubernetes validates itself; kept open here.
 OPEN = {"ollama.resources", "pull.resources", "router.resources", "tolerations", "smoke.leaf"}
@@ -149,14 +149,19 @@ def values_yaml(values: dict, docs: dict[str, str], header: str) -> str:
 
 
 def _schema_of(value, path: str, docs: dict[str, str]) -> dict:
+    """The schema node of one value. Nodes are shared between charts (see _canonical): never modify one."""
     doc = docs.get(path)
     if path == "models":
+        key: tuple = ("models",)
         node = {"type": "array", "minItems": 1, "items": MODEL_ITEM}
     elif path in FREE_FORM:
+        key = ("free",)
         node = {"type": "object", "additionalProperties": FREE_FORM[path]}
     elif path in OPEN:
+        key = ("open", isinstance(value, list))
         node = {"type": "array" if isinstance(value, list) else "object"}
     elif path == "router.apiKeySecret":
+        key = ("secret",)
         node = {
             "type": ["object", "null"],
             "additionalProperties": False,
@@ -164,43 +169,41 @@ def _schema_of(value, path: str, docs: dict[str, str]) -> dict:
             "properties": {"name": {"type": "string", "pattern": patterns.DNS_SUBDOMAIN}, "key": {"type": "string", "pattern": patterns.SECRET_KEY}},
         }
     elif isinstance(value, dict):
-        node = {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {k: _schema_of(v, f"{path}.{k}" if path else k, docs) for k, v in value.items()},
-        }
+        properties = {k: _schema_of(v, f"{path}.{k}" if path else k, docs) for k, v in value.items()}
+        key = ("object", tuple((k, id(child)) for k, child in properties.items()))
+        node = {"type": "object", "additionalProperties": False, "properties": properties}
     elif isinstance(value, list):
         item_type = "string" if all(isinstance(i, str) for i in value) else "object"
+        key = ("array", item_type)
         node = {"type": "array", "items": {"type": item_type}}
     else:
-        return _scalar_schema(path, _JSON_TYPES.get(type(value), "string"), doc)
+        key = ("scalar", _JSON_TYPES.get(type(value), "string"))
+        node = {"type": key[1]}
     node.update(CONSTRAINTS.get(path, {}))
     if doc:
         node["description"] = doc
-    return node
+    return _canonical((path, doc) + key, node)
 
 
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", type(None): "null", str: "string"}
+_NODES: dict[tuple, dict] = {}
+_TEXTS: dict[int, str] = {}
 
 
-@lru_cache(maxsize=1024)
-def _scalar_schema(path: str, json_type: str, doc: str | None) -> dict:
-    """The schema node of a scalar value (shared between charts: never modify the result)."""
-    node = {"type": json_type, **CONSTRAINTS.get(path, {})}
-    if doc:
-        node["description"] = doc
-    return node
+def _canonical(key: tuple, node: dict) -> dict:
+    """One node object per distinct (path, doc, shape), so equal schemas are the same object.
+
+    A key holds its children's identities, which are canonical too. Charts of one catalog
+    nearly all share one schema, and values_schema then pretty-prints it once: the json
+    module pretty-prints in pure Python, the costliest step of a chart otherwise.
+    """
+    return _NODES.setdefault(key, node)
 
 
 def values_schema(values: dict, docs: dict[str, str]) -> str:
-    schema = {"$schema": "https://json-schema.org/draft-07/schema#"}
-    schema.update(_schema_of(values, "", docs))
-    schema["required"] = sorted(values)
-    # Charts of one catalog nearly all share one schema; pretty-printing (pure Python in the json
-    # module) costs four times the compact dump (C), so the pretty text is cached by the compact one.
-    return _pretty(json.dumps(schema, sort_keys=True, ensure_ascii=False))
-
-
-@lru_cache(maxsize=64)
-def _pretty(compact: str) -> str:
-    return json.dumps(json.loads(compact), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    root = _schema_of(values, "", docs)
+    text = _TEXTS.get(id(root))
+    if text is None:
+        schema = {"$schema": "https://json-schema.org/draft-07/schema#", **root, "required": sorted(values)}
+        text = _TEXTS[id(root)] = json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return text

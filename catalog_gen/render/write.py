@@ -1,11 +1,15 @@
 """Write charts atomically, check them for drift, prune the ones whose leaf is gone.
 
-Writing: every changed chart is first written whole into a temporary folder
-inside the output folder, then each chart directory is swapped in with
-renames. An interrupted run leaves each chart either as it was or complete,
-and the build phase (where almost all the time goes) touches nothing visible.
-Unchanged charts are not rewritten. Nothing is written outside the output
-folder: chart paths come from validated DNS labels and are checked again here.
+Writing: every changed chart is first written whole into a staging folder
+(`.catalog-gen-tmp-*`, hidden) inside the output folder, then each chart
+directory is swapped in with renames. The build phase, where almost all the
+time goes, touches nothing visible. An exception or Ctrl-C during the swap
+puts back every chart moved aside; a run killed outright (SIGKILL, power) may
+leave the staging folder, and the next run restores any chart still waiting
+in it before deleting it. Each chart is therefore either as it was or
+complete. Unchanged charts are not rewritten. Nothing is written outside the
+output folder: chart paths come from validated DNS labels and are checked
+again here, symlinks included.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Collection
 
 from catalog_gen.errors import UsageError
 from catalog_gen.render.chart import ANNOTATION_GENERATOR, ANNOTATION_SOURCE
@@ -34,72 +39,16 @@ class Drift:
 def read_tree(root: Path) -> dict[str, bytes]:
     """Every file under `root` (relative POSIX path -> bytes); empty when `root` is not a folder."""
     files: dict[str, bytes] = {}
-    _read_into(str(root), "", files)
+    for name in _list_files(str(root), "", []):
+        data = _read_at_most(os.path.join(root, name), -1)
+        if data is not None:
+            files[name] = data
     return files
 
 
-def _read_into(folder: str, prefix: str, files: dict[str, bytes]) -> None:
-    # os.scandir rather than Path.rglob: --check reads every file of every chart, and the
-    # Path objects cost more than the reads.
-    try:
-        entries = list(os.scandir(folder))
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            _read_into(entry.path, f"{prefix}{entry.name}/", files)
-        elif entry.is_file():
-            with open(entry.path, "rb") as handle:
-                files[prefix + entry.name] = handle.read()
-
-
-class _Guard:
-    """Refuses chart paths that would land outside the output folder (also through a symlink)."""
-
-    def __init__(self, out: Path) -> None:
-        self.out = out
-        self.real = out.resolve()
-        self.parents: dict[str, Path] = {}
-
-    def target(self, rel: str) -> Path:
-        parent_rel, _, name = rel.rpartition("/")
-        parent = self.parents.get(parent_rel)
-        if parent is None:
-            parent = (self.out / parent_rel).resolve() if parent_rel else self.real
-            self.parents[parent_rel] = parent
-        target = parent / name
-        if name in ("", ".", "..") or (parent != self.real and self.real not in parent.parents) or target.is_symlink():
-            raise UsageError(f"refusing to write {self.out / rel}: it is outside the output folder {self.out}",
-                             hint="chart paths come from environment/serviceName; remove the symlink or pick another --out")
-        return target
-
-
-def _inside(out: Path, rel: str) -> Path:
-    return _Guard(out).target(rel)
-
-
-def compare(out: Path, charts: dict[str, dict[str, bytes]], want_diff: bool) -> list[Drift]:
-    """Charts whose files on disk differ from `charts` (missing, changed, extra files)."""
-    guard = _Guard(out)
-    drifts = []
-    for rel, files in sorted(charts.items()):
-        root = str(guard.target(rel))
-        present = _list_files(root, "", [])
-        if not present:
-            drifts.append(Drift(rel, "missing", sorted(files)))
-            continue
-        changed = set(present).symmetric_difference(files)
-        for name, data in files.items():
-            if name not in changed and _read_at_most(os.path.join(root, name), len(data) + 1) != data:
-                changed.add(name)
-        if changed:
-            names = sorted(changed)
-            diff = _unified(rel, names, read_tree(Path(root)), files) if want_diff else ""
-            drifts.append(Drift(rel, "changed", names, diff))
-    return drifts
-
-
 def _list_files(folder: str, prefix: str, names: list[str]) -> list[str]:
+    # os.scandir rather than Path.rglob: --check lists and reads every file of every chart,
+    # and Path objects cost more than the system calls.
     try:
         entries = list(os.scandir(folder))
     except (FileNotFoundError, NotADirectoryError):
@@ -113,17 +62,68 @@ def _list_files(folder: str, prefix: str, names: list[str]) -> list[str]:
 
 
 def _read_at_most(path: str, size: int) -> bytes | None:
-    """Up to `size` bytes of a file, in one read (a regular file reads short only at its end)."""
+    """Up to `size` bytes of a file in one read (all of it when `size` < 0); None when unreadable."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
     try:
-        return os.read(fd, size)
+        if size >= 0:
+            return os.read(fd, size)  # a regular file reads short only at its end
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
     except OSError:  # e.g. a folder where a file should be
         return None
     finally:
         os.close(fd)
+
+
+class Guard:
+    """Chart paths under the output folder; refuses any that would land outside it (symlinks too)."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.real = out.resolve()
+        self._parents: dict[str, Path] = {}
+
+    def target(self, rel: str) -> Path:
+        parent_rel, _, name = rel.rpartition("/")
+        parent = self._parents.get(parent_rel)
+        if parent is None:
+            parent = (self.out / parent_rel).resolve() if parent_rel else self.real
+            self._parents[parent_rel] = parent
+        target = parent / name
+        if name in ("", ".", "..") or (parent != self.real and self.real not in parent.parents) or target.is_symlink():
+            raise UsageError(f"refusing to write {self.out / rel}: it is outside the output folder {self.out}",
+                             hint="chart paths come from environment/serviceName; remove the symlink or pick another --out")
+        return target
+
+
+def chart_drift(guard: Guard, rel: str, files: dict[str, bytes], want_diff: bool) -> Drift | None:
+    """How the chart on disk differs from `files`, or None when it is identical (extra files count)."""
+    root = str(guard.target(rel))
+    present = _list_files(root, "", [])
+    if not present:
+        return Drift(rel, "missing", sorted(files))
+    changed = set(present).symmetric_difference(files)
+    for name, data in files.items():
+        # one read of len+1 bytes tells equal from different, longer included
+        if name not in changed and _read_at_most(os.path.join(root, name), len(data) + 1) != data:
+            changed.add(name)
+    if not changed:
+        return None
+    names = sorted(changed)
+    diff = _unified(rel, names, read_tree(Path(root)), files) if want_diff else ""
+    return Drift(rel, "changed", names, diff)
+
+
+def compare(out: Path, charts: dict[str, dict[str, bytes]], want_diff: bool) -> list[Drift]:
+    """Charts whose files on disk differ from `charts` (missing, changed, extra files), sorted."""
+    guard = Guard(out)
+    drifts = [chart_drift(guard, rel, files, want_diff) for rel, files in sorted(charts.items())]
+    return [d for d in drifts if d is not None]
 
 
 def _unified(rel: str, names: list[str], old: dict[str, bytes], new: dict[str, bytes]) -> str:
@@ -151,81 +151,108 @@ def generated_charts(out: Path) -> dict[str, str]:
     return found
 
 
-def stale_charts(out: Path, charts: dict[str, dict[str, bytes]], rendered_sources: set[str]) -> list[str]:
-    """Generated chart dirs whose leaf is gone, or whose leaf now renders somewhere else."""
+def stale_charts(out: Path, charts: Collection[str], rendered_sources: set[str], base: Path | None = None) -> list[str]:
+    """Generated chart dirs not rendered now whose leaf is gone, or now renders somewhere else.
+
+    Sources are leaf paths relative to `base` (default: the working directory), as the
+    charts' `catalog-gen.io/source-leaf` annotation holds them. A chart whose leaf still
+    exists but was not among the rendered paths is left alone.
+    """
     stale = []
     for rel, source in generated_charts(out).items():
         if rel in charts:
             continue
-        if not source or not Path(source).exists() or source in rendered_sources:
+        if not source or not (base / source if base else Path(source)).exists() or source in rendered_sources:
             stale.append(rel)
     return sorted(stale)
 
 
+class Staging:
+    """The hidden staging folder of one write: build charts into it, then commit (swap them in).
+
+    Use as a context manager; on exit the folder is removed whatever happened.
+    """
+
+    def __init__(self, out: Path) -> None:
+        recover(out)
+        self.guard = Guard(out)
+        self.root = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=out))
+
+    def __enter__(self) -> "Staging":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def build(self, rel: str, files: dict[str, bytes]) -> None:
+        """Write one chart into the staging folder: nothing visible changes."""
+        made: set[str] = set()
+        base = os.path.join(self.root, "new", rel)
+        for name, data in files.items():
+            path = os.path.join(base, name)
+            folder = os.path.dirname(path)
+            if folder not in made:
+                os.makedirs(folder, exist_ok=True)
+                made.add(folder)
+            with open(path, "wb") as handle:
+                handle.write(data)
+            if name.endswith(".sh"):
+                os.chmod(path, 0o755)
+
+    def commit(self, built: list[str], prune: list[str]) -> None:
+        """Swap the built charts in (two renames each) and move pruned ones out; undone on failure."""
+        moved: list[tuple[Path, Path]] = []  # (chart dir, where its previous version waits)
+        try:
+            for rel in built:
+                target = self.guard.target(rel)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.exists():
+                    old = self.root / "old" / rel
+                    old.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(target, old)
+                    moved.append((target, old))
+                os.replace(self.root / "new" / rel, target)
+            for rel in prune:
+                target = self.guard.target(rel)
+                if target.exists():
+                    old = self.root / "pruned" / rel
+                    old.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(target, old)
+                parent = target.parent
+                if parent != self.guard.real and parent.is_dir() and not any(parent.iterdir()):
+                    parent.rmdir()
+        except BaseException:
+            for target, old in moved:  # a chart moved aside but not replaced gets its old version back
+                if not target.exists() and old.exists():
+                    os.replace(old, target)
+            raise
+
+
 def write_charts(out: Path, charts: dict[str, dict[str, bytes]], prune: list[str]) -> list[str]:
     """Write changed charts atomically; remove pruned ones. Returns chart dirs written."""
-    out.mkdir(parents=True, exist_ok=True)
-    for leftover in sorted(out.glob(TMP_PREFIX + "*")):  # from a run that was killed mid-way
-        _recover(out, leftover)
+    recover(out)
     changed = [d.chart for d in compare(out, charts, want_diff=False)]
     if not changed and not prune:
         return []
-    guard = _Guard(out)
-    staging = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=out))
-    moved: list[tuple[Path, Path]] = []  # (chart dir, where its previous version waits) until the run ends
-    try:
-        for rel in changed:  # build phase: nothing visible changes
-            _build(staging / "new" / rel, charts[rel])
-        for rel in changed:  # swap phase: two renames per chart, undone on failure
-            target = guard.target(rel)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists():
-                old = staging / "old" / rel
-                old.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(target, old)
-                moved.append((target, old))
-            os.replace(staging / "new" / rel, target)
-        for rel in prune:
-            target = guard.target(rel)
-            if target.exists():
-                old = staging / "pruned" / rel
-                old.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(target, old)
-            parent = target.parent
-            if parent != guard.real and parent.is_dir() and not any(parent.iterdir()):
-                parent.rmdir()
-    except BaseException:
-        for target, old in moved:  # a chart moved aside but not replaced gets its old version back
-            if not target.exists() and old.exists():
-                os.replace(old, target)
-        raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with Staging(out) as staging:
+        for rel in changed:
+            staging.build(rel, charts[rel])
+        staging.commit(changed, prune)
     return changed
 
 
-def _build(root: Path, files: dict[str, bytes]) -> None:
-    made: set[str] = set()
-    base = str(root)
-    for name, data in files.items():
-        path = os.path.join(base, name)
-        folder = os.path.dirname(path)
-        if folder not in made:
-            os.makedirs(folder, exist_ok=True)
-            made.add(folder)
-        with open(path, "wb") as handle:
-            handle.write(data)
-        if name.endswith(".sh"):
-            os.chmod(path, 0o755)
+def recover(out: Path) -> None:
+    """Create `out`; clean up after a run that was killed mid-way.
 
-
-def _recover(out: Path, leftover: Path) -> None:
-    """A run killed mid-swap may have moved a chart aside: put it back, then drop the leftover."""
-    old_root = leftover / "old"
-    for chart_yaml in sorted(old_root.glob("*/*/Chart.yaml")) if old_root.is_dir() else []:
-        rel = chart_yaml.parent.relative_to(old_root).as_posix()
-        target = out / rel
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(chart_yaml.parent, target)
-    shutil.rmtree(leftover, ignore_errors=True)
+    Such a run may have moved a chart aside into its staging folder: put it back, then
+    delete the staging folder.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    for leftover in sorted(out.glob(TMP_PREFIX + "*")):
+        old_root = leftover / "old"
+        for chart_yaml in sorted(old_root.glob("*/*/Chart.yaml")) if old_root.is_dir() else []:
+            target = out / chart_yaml.parent.relative_to(old_root)
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(chart_yaml.parent, target)
+        shutil.rmtree(leftover, ignore_errors=True)

@@ -10,12 +10,16 @@ Server choices and why:
 - on SIGTERM uvicorn stops accepting, lets requests in flight (and waiting in
   the queue) finish for ``shutdownGraceSeconds``, cancels the rest, then runs
   the lifespan shutdown; ``serve`` then returns 0 (uvicorn would re-raise the
-  signal and die of it; a clean exit status reads better in pod events).
+  signal and die of it; a clean exit status reads better in pod events);
+- ``gc.freeze()`` once everything is imported and built: a full garbage
+  collection otherwise walks every module object (about 20 ms here), a pause
+  every stream in flight would feel.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import signal
 import socket
@@ -76,6 +80,7 @@ def make_server(config: RouterConfig, sock: socket.socket):
         server_header=False, date_header=False, timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=config.shutdown_grace, log_level="warning", log_config=None, backlog=2048,
     )
+    uconfig.load()  # imports the protocol modules now, before serve() freezes the heap
     server = Server(uconfig)
     server.router_app = app
     return server
@@ -89,6 +94,8 @@ def serve(config: RouterConfig, host: str | None = None, port: int | None = None
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sock = bind(host, port)
     server = make_server(config, sock)
+    gc.collect()
+    gc.freeze()
     log.info("router listening on %s:%d in front of %s", host, sock.getsockname()[1], ", ".join(config.backends))
     server.run(sockets=[sock])
     return 0 if server.started else 2

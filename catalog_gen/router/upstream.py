@@ -23,7 +23,6 @@ import collections
 import httptools
 
 _HIGH_WATER = 256 * 1024
-_LOW_WATER = 64 * 1024
 
 
 class UpstreamError(Exception):
@@ -90,12 +89,17 @@ class Response:
             await self._wait()
 
     async def chunk(self) -> bytes:
-        """The next piece of the body as it arrived; b"" once the body is complete."""
+        """Every piece of the body that has arrived and was not handed out yet; b"" once the body is complete.
+
+        Pieces that arrived together (the router was busy) go out together: one write instead of several.
+        """
         while True:
             if self._chunks:
-                data = self._chunks.popleft()
-                self._buffered -= len(data)
-                if self._paused and self._buffered < _LOW_WATER:
+                chunks = self._chunks
+                data = chunks.popleft() if len(chunks) == 1 else b"".join(chunks)
+                chunks.clear()
+                self._buffered = 0
+                if self._paused:
                     self._paused = False
                     self._conn.transport.resume_reading()
                 return data

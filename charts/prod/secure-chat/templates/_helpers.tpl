@@ -27,6 +27,34 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
 app.kubernetes.io/component: inference
 app.kubernetes.io/part-of: {{ .Values.serviceCatalog | quote }}
+{{ include "catalog-gen.backstageLabel" . }}
+{{- end -}}
+
+{{/*
+The Backstage label: ties every object and pod to the Component in catalog-info.yaml. Not a
+selector label (it may change without replacing the Deployment); pod templates add it beside
+the selector labels.
+Usage: {{- include "catalog-gen.backstageLabel" . | nindent 8 }}
+*/}}
+{{- define "catalog-gen.backstageLabel" -}}
+backstage.io/kubernetes-id: {{ .Values.backstage.kubernetesId | quote }}
+{{- end -}}
+
+{{/*
+PromQL label matchers selecting this release's router series: the job the ServiceMonitor
+gives them (the Service name) and the namespace. Both are RFC 1123 labels, checked here so
+that no value can change the query.
+Usage: expr: sum(rate(ollama_router_requests_total{ {{- include "catalog-gen.promSelector" . -}} }[5m]))
+*/}}
+{{- define "catalog-gen.promSelector" -}}
+{{- $fullname := include "catalog-gen.fullname" . -}}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" $fullname) -}}
+{{- fail (printf "the release name %q is not an RFC 1123 label; metric queries need one" $fullname) -}}
+{{- end -}}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" .Release.Namespace) -}}
+{{- fail (printf "the namespace %q is not an RFC 1123 label" .Release.Namespace) -}}
+{{- end -}}
+{{- printf "job=\"%s\",namespace=\"%s\"" $fullname .Release.Namespace -}}
 {{- end -}}
 
 {{/*
@@ -61,6 +89,24 @@ runAsNonRoot: true
 runAsUser: 1000
 runAsGroup: 1000
 {{- end }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/*
+Security context of the router container: always non-root (the catalog-gen image's own user,
+10001), whatever ollama.runAsRoot says; otherwise as catalog-gen.containerSecurity.
+Usage: securityContext: {{- include "catalog-gen.routerSecurity" . | nindent 12 }}
+*/}}
+{{- define "catalog-gen.routerSecurity" -}}
+allowPrivilegeEscalation: false
+privileged: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: ["ALL"]
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
