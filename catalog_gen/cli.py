@@ -85,12 +85,18 @@ def _run_render(args: argparse.Namespace) -> int:
     if args.diff and not args.check:
         raise CatalogGenError("--diff goes with --check", hint="run `catalog-gen render --check --diff`")
     out = Path(args.out)
+    previous = _sigterm_interrupts()  # CI cancels with SIGTERM: undo the swap as for Ctrl-C
     try:
         result = render_catalog([Path(p) for p in args.paths], out, check=args.check, diff=args.diff, prune=args.prune)
     except CatalogInvalid as invalid:
         _report(invalid.findings, "text", "validate", 0, None)
         print(f"catalog-gen render: {invalid}", file=sys.stderr)
         return EXIT_FINDINGS
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
     if args.check:
         for drift in result.drift:
             detail = f" ({', '.join(drift.files[:5])}{', ...' if len(drift.files) > 5 else ''})" if drift.files else ""
@@ -106,6 +112,20 @@ def _run_render(args: argparse.Namespace) -> int:
         print(f"pruned {out / rel}")
     print(f"render: {len(result.charts)} chart(s), {len(result.written)} written, {len(result.pruned)} pruned")
     return EXIT_OK
+
+
+def _sigterm_interrupts():
+    """Make SIGTERM raise KeyboardInterrupt (main thread only); return the previous handler, or None."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 def _add_plan_args(p: argparse.ArgumentParser) -> None:
@@ -329,6 +349,80 @@ def _run_smoke(args: argparse.Namespace) -> int:
     return max(r.exit_code for r in reports)
 
 
+# --- new / explain (authoring; GitOps helper owns this section) -------------------------------
+
+
+def _add_new_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--catalog", default="catalog", help="catalog folder (default: catalog/); the leaf goes to CATALOG/ENV/NAME.yaml")
+    p.add_argument("--name", dest="service_name", help="serviceName (RFC 1123 label, at most 40 characters)")
+    p.add_argument("--environment", help="environment, e.g. dev")
+    p.add_argument("--namespace", help="Kubernetes namespace")
+    p.add_argument("--service-catalog", help="catalog group, e.g. ml-inference")
+    p.add_argument("--model", action="append", default=[], metavar="NAME", help="Ollama model, e.g. llama3.1:8b (repeatable)")
+    p.add_argument("--gpus", type=int, help="GPUs per pod (default 0: CPU)")
+    p.add_argument("--gpu-product", help="GPU product label value, e.g. NVIDIA-A10G")
+    p.add_argument("--host", help="external host name (enables ingress)")
+    p.add_argument("--owner", help="owning team for Backstage, e.g. group:ml-platform (default: from _defaults.yaml)")
+    p.add_argument("--out", help="write the leaf here instead of CATALOG/ENV/NAME.yaml")
+    p.add_argument("--no-input", action="store_true", help="never ask, even on a terminal: every required value comes from flags")
+
+
+def _run_new(args: argparse.Namespace) -> int:
+    from catalog_gen import authoring
+    from catalog_gen.errors import CatalogInvalid
+
+    answers = authoring.Answers(
+        service_name=args.service_name, environment=args.environment, namespace=args.namespace,
+        service_catalog=args.service_catalog, models=list(args.model), gpus=args.gpus, gpu_product=args.gpu_product,
+        host=args.host, owner=args.owner,
+    )
+    interactive = not args.no_input and sys.stdin.isatty() and sys.stdout.isatty()
+    answers = authoring.complete(answers, input if interactive else None)
+    try:
+        created = authoring.create(answers, Path(args.catalog), Path(args.out) if args.out else None)
+    except CatalogInvalid as invalid:
+        _report(invalid.findings, "text", "new", 1, None)
+        print("catalog-gen new: the new leaf does not validate, so it was not kept; fix the values above and rerun",
+              file=sys.stderr)
+        return EXIT_FINDINGS
+    if created.findings:
+        _report(created.findings, "text", "new", 1, None)
+    print(f"created {created.path} (validates with the catalog)")
+    print(f"next: catalog-gen plan {created.path}   # what the chart will be, and why")
+    print("      catalog-gen render --prune && catalog-gen lint --crds <your CRDs>   # then commit the leaf and charts/")
+    return EXIT_OK
+
+
+def _add_explain_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("field", nargs="?", help="a leaf field by its YAML path, e.g. autoscaling.targetQueueDepth or models[].digest")
+    p.add_argument("--list", action="store_true", help="list every field path")
+    p.add_argument("--reference", action="store_true", help="print the Markdown field reference (docs/leaf-reference.md)")
+    p.add_argument("--write", metavar="FILE", help="with --reference: write it to FILE (maintainers)")
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    from catalog_gen.catalog import explain
+
+    if args.write and not args.reference:
+        raise CatalogGenError("--write goes with --reference", hint="run `catalog-gen explain --reference --write docs/leaf-reference.md`")
+    if args.reference:
+        text = explain.reference_markdown()
+        if args.write:
+            _write_output(text, args.write)
+            print(f"wrote {args.write}")
+        else:
+            sys.stdout.write(text)
+        return EXIT_OK
+    if args.list:
+        sys.stdout.write("".join(f"{path}\n" for path in explain.field_index()))
+        return EXIT_OK
+    if not args.field:
+        raise CatalogGenError("name a field, e.g. `catalog-gen explain autoscaling.targetQueueDepth`",
+                              hint="`catalog-gen explain --list` lists every field")
+    sys.stdout.write(explain.explain_text(args.field))
+    return EXIT_OK
+
+
 # --- table of subcommands ---------------------------------------------------------------------
 
 COMMANDS = {
@@ -341,6 +435,8 @@ COMMANDS = {
     "checks": ("list the lint checks", _add_checks_args, _run_checks),
     "router": ("run the model-aware router in front of Ollama processes", _add_router_args, _run_router),
     "smoke": ("run post-deploy smoke checks derived from a leaf against a live service", _add_smoke_args, _run_smoke),
+    "new": ("scaffold a new leaf that validates at once (asks on a terminal, flags otherwise)", _add_new_args, _run_new),
+    "explain": ("explain a leaf field: meaning, type, default and an example", _add_explain_args, _run_explain),
 }
 
 

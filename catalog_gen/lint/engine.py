@@ -93,7 +93,7 @@ class _Locator:
         else:
             obj = issue.obj
             template = issue.template or (obj.template if obj else "")
-            if issue.line:
+            if issue.line or obj is None:
                 rendered_line, rendered_col = issue.line, issue.column
             else:
                 line0, col0 = node_position(obj.node, issue.pointer)
@@ -137,7 +137,28 @@ def _drop_helm_duplicates(lint_issues: list[Issue], own: list[Issue]) -> list[Is
     ]
 
 
+def _render_and_check(chart: helm.LoadedChart, scenarios: list[helm.Scenario], settings: Settings):
+    """(scenario name, issues, rendered manifests) for every scenario that renders differently."""
+    parsed: dict[tuple[str, str], tuple[list[K8sObject], list[Issue]]] = {}
+    memo: dict[int, list[Issue]] = {}
+    seen: list[dict[str, str]] = []
+    for scenario in scenarios:
+        rendered, issues = chart.render(scenario)
+        if rendered and rendered in seen:
+            continue  # renders exactly like an earlier scenario: nothing new to find
+        seen.append(rendered)
+        objects: list[K8sObject] = []
+        for template in sorted(rendered):
+            key = (template, rendered[template])
+            if key not in parsed:  # most templates render the same in every scenario: parse them once
+                parsed[key] = manifests.parse_template(template, rendered[template])
+            objects += parsed[key][0]
+            issues += parsed[key][1]
+        yield scenario.name, issues + check_objects(objects, settings, memo), rendered
+
+
 def lint_chart(chart_dir: Path, settings: Settings) -> list[Finding]:
+    """Every finding of one chart (unsorted, each reported once)."""
     locator = _Locator(chart_dir)
     findings: dict[tuple, Finding] = {}
 
@@ -147,31 +168,15 @@ def lint_chart(chart_dir: Path, settings: Settings) -> list[Finding]:
             findings.setdefault(key, finding)
 
     lint_issues = helm.lint(chart_dir, settings.kube.version, settings.scratch)
-    chart, load_issues = helm.load(chart_dir)
-    own: list[Issue] = list(load_issues)
-    scenario_list, scenario_issues = helm.scenarios(chart_dir)
+    chart, own = helm.load(chart_dir)
+    scenarios, scenario_issues = helm.scenarios(chart_dir)
     own += scenario_issues
     add(own, DEFAULT_SCENARIO, {})
     if chart is not None:
-        parsed: dict[tuple[str, str], tuple[list[K8sObject], list[Issue]]] = {}
-        memo: dict[int, list[Issue]] = {}
-        seen_outputs: list[dict[str, str]] = []
         try:
-            for scenario in scenario_list:
-                rendered, issues = chart.render(scenario)
-                if rendered and rendered in seen_outputs:
-                    continue  # renders exactly like an earlier scenario: nothing new to find
-                seen_outputs.append(rendered)
-                objects: list[K8sObject] = []
-                for template in sorted(rendered):
-                    key = (template, rendered[template])
-                    if key not in parsed:  # most templates render the same in every scenario
-                        parsed[key] = manifests.parse_template(template, rendered[template])
-                    objects += parsed[key][0]
-                    issues += parsed[key][1]
-                issues += check_objects(objects, settings, memo)
-                own += issues if scenario.name == DEFAULT_SCENARIO else []
-                add(issues, scenario.name, rendered)
+            for name, issues, rendered in _render_and_check(chart, scenarios, settings):
+                own += issues if name == DEFAULT_SCENARIO else []
+                add(issues, name, rendered)
         finally:
             chart.close()
     add(_drop_helm_duplicates(lint_issues, own), DEFAULT_SCENARIO, {})

@@ -34,8 +34,8 @@ _IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
 
 
 class _Loader(yaml.CSafeLoader):
-    """CSafeLoader with the same implicit tags but without path resolvers (unused, and a
-    Python call per node that costs a third of composing)."""
+    """CSafeLoader resolving the same implicit tags, minus the path-resolver hooks the C
+    composer calls for every node (two Python calls a node that we never need)."""
 
     def descend_resolver(self, current_node, current_index):
         pass

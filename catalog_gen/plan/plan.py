@@ -136,12 +136,19 @@ def build_plan(leaf: OllamaInferenceLoad, source: str) -> ChartPlan:
     v.put("pull.serverDeadlineSeconds", 60, "Deadline for the temporary `ollama serve` to answer.")
     v.put("pull.attemptTimeoutSeconds", probes.pull_attempt_timeout_seconds(sizing.models_disk_bytes),
           "Timeout of one pull attempt (a stalled pull is retried).")
-    v.put("pull.retries", 4, "Pull attempts per model.")
+    v.put("pull.retries", 4, "Retries of a model's pull after its first attempt.")
     v.put("pull.backoffSeconds", 5, "First wait between attempts; doubles each time.")
     v.put("pull.jobBackoffLimit", 2, "Retries of the loader Job (shared cache).")
     v.put("pull.jobDeadlineSeconds", pull_deadline, "Deadline of the loader Job (shared cache).")
     v.put("pull.resources", {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}},
           "Resources of the pull/wait container.")
+    writer = "a loader Job (the one writer of the shared claim); serving pods wait for its models" if mode == "shared" \
+        else "an init container of each pod, before Ollama serves"
+    decisions.append(("pull", f"by {writer}; {v.tree['pull']['attemptTimeoutSeconds']}s per attempt, "
+                      f"{v.tree['pull']['retries']} retries, backoff from {v.tree['pull']['backoffSeconds']}s doubling",
+                      f"{sizing.models_disk_bytes / 10**9:.1f} GB to download at {probes.NETWORK_BYTES_PER_SECOND // 10**6} MB/s "
+                      "at worst, plus slack" + (f"; the loader Job and the waiting pods give up after {pull_deadline}s"
+                                                if mode == "shared" else "")))
 
     v.section("cache", "The model cache volume.")
     v.put("cache.mode", mode, "emptyDir (per pod), pvc (one ReadWriteOnce claim) or shared (one ReadWriteMany claim, one writer).")
@@ -174,6 +181,14 @@ def build_plan(leaf: OllamaInferenceLoad, source: str) -> ChartPlan:
     v.put("router.config.shutdownGraceSeconds", 30, "On SIGTERM, time given to requests in flight.")
     v.put("router.resources", {"requests": {"cpu": "100m", "memory": "96Mi"}, "limits": {"memory": "256Mi"}},
           "Resources of the router container.")
+    if router:
+        decisions.append(("router", f"on, {processes} backend(s) on 127.0.0.1:{OLLAMA_BASE_PORT}"
+                          f"{f'-{OLLAMA_BASE_PORT + processes - 1}' if processes > 1 else ''}, {slots} slot(s) each, "
+                          f"queue {leaf.router.queue_limit}, API keys {'from Secret ' + secret.name if secret else 'off'}",
+                          "Ollama listens on loopback only; the Service and probes go through the router"))
+    else:
+        decisions.append(("router", "off", "the leaf turns it off: the Service targets Ollama directly, "
+                          "readiness runs ready.sh in the Ollama container"))
 
     v.section("service", "The Service in front of the pods.")
     v.put("service.port", SERVICE_PORT, "Service port (targets the router, or Ollama without it).")
@@ -186,6 +201,14 @@ def build_plan(leaf: OllamaInferenceLoad, source: str) -> ChartPlan:
     v.put("probes.liveness", {"periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 3},
           "Liveness: the process answers.")
     decisions.append(("probes", f"startup budget {budget.seconds}s", budget.reason))
+    readiness = v.tree["probes"]["readiness"]
+    decisions.append(("probes", f"readiness every {readiness['periodSeconds']}s, "
+                      f"{'the router /readyz' if router else 'ready.sh (exec)'}",
+                      "ready only when every model is on disk, matches its pin and answers"
+                      + (" (the router checks all processes)" if router else "")))
+    decisions.append(("probes", "liveness: the server process answers (alive.sh), every "
+                      f"{v.tree['probes']['liveness']['periodSeconds']}s",
+                      "never the model: a slow model load must not restart the pod"))
 
     ingress = leaf.ingress
     gateway = ingress.gateway
@@ -206,6 +229,18 @@ def build_plan(leaf: OllamaInferenceLoad, source: str) -> ChartPlan:
     v.put("ingress.tls.issuer", ingress.tls.issuer or "", "cert-manager issuer.")
     v.put("ingress.tls.issuerKind", ingress.tls.issuer_kind, "ClusterIssuer or Issuer.")
     v.put("ingress.ingressClassName", ingress.ingress_class_name or "", "IngressClass (api ingress).")
+    if not ingress.enabled:
+        decisions.append(("ingress", "none", "ingress.enabled is false: reachable inside the cluster only"))
+    elif ingress.api == "ingress":
+        decisions.append(("ingress", f"Ingress {ingress.host}{' with TLS' if ingress.tls.enabled else ''}",
+                          "api: ingress, for clusters without Gateway API"))
+    else:
+        attach = (f"existing Gateway {gateway.namespace or leaf.namespace}/{gateway.name}"
+                  f"{'/' + gateway.section_name if gateway.section_name else ''}") if gateway \
+            else f"a Gateway of class {ingress.gateway_class_name} made by the chart"
+        decisions.append(("ingress", f"HTTPRoute {ingress.host} on {attach}, timeout {ingress.request_timeout}"
+                          f"{', HTTPS with a cert-manager Certificate' if ingress.tls.enabled and not gateway else ''}",
+                          "Gateway API v1; backendRefs written in full so Argo CD sees no drift"))
 
     allow = list(ingress.allow_from_namespaces)
     if not allow and ingress.enabled:
@@ -213,11 +248,17 @@ def build_plan(leaf: OllamaInferenceLoad, source: str) -> ChartPlan:
     v.section("networkPolicy", "NetworkPolicy of the service port.")
     v.put("networkPolicy.enabled", True, "Admit traffic to the service port only from the listed namespaces and this one.")
     v.put("networkPolicy.allowFromNamespaces", sorted(set(allow)), "Namespaces allowed in (the gateway's by default).")
+    decisions.append(("security", f"NetworkPolicy: service port from {', '.join(sorted(set(allow))) or 'no other namespace'} "
+                      f"and this namespace; Ollama as {'root (ollama.runAsRoot)' if leaf.ollama.run_as_root else 'uid 1000'}",
+                      "every container: no privilege escalation, no capabilities, RuntimeDefault seccomp, "
+                      "read-only root file system; no service-account token in serving pods"))
 
     most = leaf.autoscaling.max_replicas if leaf.autoscaling.enabled else replicas
     v.section("podDisruptionBudget", "PodDisruptionBudget.")
     v.put("podDisruptionBudget.enabled", most > 1, "PodDisruptionBudget (when more than one replica).")
     v.put("podDisruptionBudget.maxUnavailable", 1, "Pods that may be disrupted at once.")
+    decisions.append(("pdb", f"maxUnavailable 1" if most > 1 else "none",
+                      f"up to {most} replica(s)" + ("" if most > 1 else ": a budget would block node drains")))
 
     auto = leaf.autoscaling
     v.section("autoscaling", "Scaling on the router's queue depth.")

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import json
 
-import yaml
-
 from catalog_gen.catalog.model import OllamaInferenceLoad
 from catalog_gen.plan.observability import kubernetes_id
+from catalog_gen.render import yamltext
 
 FILE_NAME = "catalog-info.yaml"
 OPENAI_PATHS = {
@@ -29,20 +28,11 @@ OPENAI_PATHS = {
 }
 
 
-class _Dumper(yaml.SafeDumper):
-    """Multi-line strings as literal blocks, so the embedded OpenAPI definition stays readable."""
-
-
-def _str(dumper: yaml.SafeDumper, value: str):
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str)
-
-
 def _dump(doc: dict) -> str:
-    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120)
+    # yamltext, not yaml.dump: PyYAML's Python emitter cost a render of 1000 leaves seconds, and
+    # its C emitter (libyaml) is not on every machine, so output could differ between machines.
+    # The same documents; multi-line strings are still literal blocks.
+    return yamltext.dump(doc)
 
 
 def servers(leaf: OllamaInferenceLoad) -> list[dict]:

@@ -55,14 +55,14 @@ def enabled(gitops: GitOps) -> bool:
 def leaf_params(service: str, environment: str, namespace: str, gitops: GitOps) -> dict:
     """The per-leaf parameters: `gitops.json`, read by the ApplicationSet (keys are its template's)."""
     sync = gitops.argocd.sync_policy
-    return {
+    return {  # keys sorted, as gitops.json holds them: params read back from disk compare equal
         "application": f"{service}-{environment}",
-        "service": service,
+        "chartPath": f"{gitops.charts_path}/{environment}/{service}",
         "environment": environment,
         "namespace": namespace,
         "project": gitops.argocd.project,
         "releaseName": service,
-        "chartPath": f"{gitops.charts_path}/{environment}/{service}",
+        "service": service,
         "sync": {"automated": sync.automated, "prune": sync.prune, "selfHeal": sync.self_heal},
     }
 
@@ -180,11 +180,11 @@ def _static_files() -> dict[str, bytes]:
     return {path.relative_to(root).as_posix(): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
 
 
-def chart_files(environment: str, gitops: GitOps, services: list[dict], sources: list[str]) -> dict[str, bytes]:
+def chart_files(environment: str, gitops: GitOps, services: list[dict]) -> dict[str, bytes]:
     """The files of one environment's GitOps chart."""
     values, docs = _values(environment, gitops, services)
     context = {"environment": environment, "values": values, "generator": f"catalog-gen {__version__}",
-               "sources": sources, "services": services}
+               "services": services}
     files = _static_files()
     files["Chart.yaml"] = render_template(f"{TYPE_DIR}/Chart.yaml.j2", **context).encode()
     files["README.md"] = render_template(f"{TYPE_DIR}/README.md.j2", **context).encode()
@@ -215,8 +215,7 @@ def environment_charts(leaves: list[Leaf], out: Path, stale: list[str], prune: b
             services = [leaf_params(leaf.data["serviceName"], environment, leaf.data["namespace"], g) for leaf, g in members]
             services += _disk_params(out, environment, set(rendered) | set(leaf_stale))
             services.sort(key=lambda s: s["application"])
-        sources = sorted(leaf.doc.display for leaf, _ in members)
-        charts[f"{environment}/{GITOPS_DIR}"] = chart_files(environment, gitops, services, sources)
+        charts[f"{environment}/{GITOPS_DIR}"] = chart_files(environment, gitops, services)
     if not prune:
         return charts, leaf_stale
     return charts, sorted(leaf_stale + _stale_environment_charts(out, charts, by_env, leaf_stale))

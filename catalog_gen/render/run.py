@@ -178,6 +178,7 @@ _SHARED: tuple[list[Leaf], _Task] | None = None
 
 def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: a terminated worker just ends
 
 
 @dataclasses.dataclass

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-from json.encoder import encode_basestring
 
 from catalog_gen import patterns
+from catalog_gen.render.yamltext import scalar as _scalar
+from catalog_gen.render.yamltext import string as _string
 
 _PLAIN_KEY = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 _YAML11_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
@@ -67,35 +68,9 @@ _KEYS: dict[str, str] = {}
 def _key(key: str) -> str:
     label = _KEYS.get(key)
     if label is None:
-        plain = _PLAIN_KEY.match(key) and key.lower() not in _YAML11_WORDS
+        plain = _PLAIN_KEY.fullmatch(key) and key.lower() not in _YAML11_WORDS
         label = _KEYS[key] = key if plain else _string(key)
     return label
-
-
-# JSON leaves these unescaped, but YAML reads U+0085, U+2028 and U+2029 as line breaks (folded
-# inside a quoted scalar) and refuses DEL, C1 controls and U+FEFF: escape them too.
-_YAML_UNSAFE = re.compile("[\u007f-\u009f\u2028\u2029\ufeff]")
-
-
-def _string(text: str) -> str:
-    quoted = encode_basestring(text)  # json.dumps(text, ensure_ascii=False), without a per-call encoder
-    if _YAML_UNSAFE.search(quoted):
-        quoted = _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
-    return quoted
-
-
-def _scalar(value) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, str):
-        return _string(value)
-    if isinstance(value, (int, float)):
-        return repr(value)
-    raise TypeError(f"values.yaml cannot hold {type(value).__name__} {value!r}")
 
 
 def _emit(value: dict, indent: int, path: str, docs: dict[str, str], out: list[str]) -> None:

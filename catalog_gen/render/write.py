@@ -1,15 +1,16 @@
 """Write charts atomically, check them for drift, prune the ones whose leaf is gone.
 
 Writing: every changed chart is first written whole into a staging folder
-(`.catalog-gen-tmp-*`, hidden) inside the output folder, then each chart
-directory is swapped in with renames. The build phase, where almost all the
-time goes, touches nothing visible. An exception or Ctrl-C during the swap
-puts back every chart moved aside; a run killed outright (SIGKILL, power) may
-leave the staging folder, and the next run restores any chart still waiting
-in it before deleting it. Each chart is therefore either as it was or
-complete. Unchanged charts are not rewritten. Nothing is written outside the
-output folder: chart paths come from validated DNS labels and are checked
-again here, symlinks included.
+(`.catalog-gen-tmp-*`, hidden) inside the output folder; nothing visible
+changes while the charts are built, which is where almost all the time goes.
+Then each chart directory is swapped in with renames. An exception or Ctrl-C
+at any point, the swap included, leaves the output folder as it was before
+the run (the swap is undone) and removes the staging folder. A run killed
+outright (SIGKILL, power loss) during the swap may leave some charts new and
+the rest old, each whole: the next run puts back any chart that was moved aside
+and not replaced, then deletes the leftover staging folder. Unchanged charts
+are not rewritten. Nothing is written outside the output folder: chart paths
+come from validated DNS labels and are checked again here, symlinks included.
 """
 
 from __future__ import annotations
@@ -200,32 +201,42 @@ class Staging:
                 os.chmod(path, 0o755)
 
     def commit(self, built: list[str], prune: list[str]) -> None:
-        """Swap the built charts in (two renames each) and move pruned ones out; undone on failure."""
-        moved: list[tuple[Path, Path]] = []  # (chart dir, where its previous version waits)
+        """Swap the built charts in and move the pruned ones out: all of it, or (on any failure) none.
+
+        A step is at most two renames: the chart dir aside into the staging folder, the new
+        version in. Every step is recorded before it starts and its state is read back from
+        the file system, so an exception or Ctrl-C at any point undoes exactly what was done
+        and the output folder is left as it was before the run.
+        """
+        steps: list[tuple[Path, Path, Path | None, str]] = []  # (chart dir, its place aside, new version, rel)
         try:
             for rel in built:
                 target = self.guard.target(rel)
+                steps.append((target, self.root / "old" / rel, self.root / "new" / rel, rel))
                 target.parent.mkdir(parents=True, exist_ok=True)
-                if target.exists():
-                    old = self.root / "old" / rel
-                    old.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(target, old)
-                    moved.append((target, old))
+                self._move_aside(target, steps[-1][1])
                 os.replace(self.root / "new" / rel, target)
             for rel in prune:
                 target = self.guard.target(rel)
-                if target.exists():
-                    old = self.root / "pruned" / rel
-                    old.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(target, old)
+                steps.append((target, self.root / "pruned" / rel, None, rel))
+                self._move_aside(target, steps[-1][1])
                 parent = target.parent
                 if parent != self.guard.real and parent.is_dir() and not any(parent.iterdir()):
                     parent.rmdir()
         except BaseException:
-            for target, old in moved:  # a chart moved aside but not replaced gets its old version back
-                if not target.exists() and old.exists():
-                    os.replace(old, target)
+            for target, aside, new, rel in reversed(steps):
+                if new is not None and not new.exists() and target.exists():  # the new version went in: out again
+                    self._move_aside(target, self.root / "undone" / rel)
+                if aside.exists() and not target.exists():  # the previous version waits aside: back in
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(aside, target)
             raise
+
+    @staticmethod
+    def _move_aside(target: Path, aside: Path) -> None:
+        if target.exists():
+            aside.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(target, aside)
 
 
 def write_charts(out: Path, charts: dict[str, dict[str, bytes]], prune: list[str]) -> list[str]:

@@ -142,3 +142,21 @@ def test_openapi_conversion_does_not_close_objects_inside_anyof():
     )
     assert converted["additionalProperties"] is False
     assert "additionalProperties" not in converted["anyOf"][0]
+
+
+def test_deprecated_and_unserved_crd_versions_become_findings(tmp_path):
+    from catalog_gen.lint.objects import K8sObject
+    from catalog_gen.lint.schemas import check_schema
+
+    store = _store(tmp_path, WIDGET_CRD)
+
+    def issues(version):
+        data = {"apiVersion": f"example.com/{version}", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 1}}
+        obj = K8sObject(data, "templates/w.yaml", 0, data["apiVersion"], "Widget", "w")
+        return [(i.check, i.message) for i in check_schema(obj, KUBE, store, False)]
+
+    assert issues("v1") == []
+    [(check, message)] = issues("v1beta1")
+    assert check == "api-deprecated" and "use example.com/v1" in message
+    [(check, message)] = issues("v1alpha1")
+    assert check == "api-removed" and "served versions: v1, v1beta1" in message

@@ -27,12 +27,26 @@ def example_charts(tmp_path_factory) -> Path:
 
 
 def chart_dirs(root: Path) -> list[Path]:
+    """Every chart under root (leaf charts and any other chart catalog-gen writes)."""
     return sorted(p.parent for p in root.glob("*/*/Chart.yaml"))
+
+
+def leaf_chart_dirs(root: Path) -> list[Path]:
+    return [c for c in chart_dirs(root) if not c.name.startswith("_")]
 
 
 def test_every_example_leaf_has_a_chart(example_charts):
     leaves = [p for p in h.CATALOG.rglob("*.yaml") if not p.name.startswith("_")]
-    assert len(chart_dirs(example_charts)) == len(leaves) > 0
+    expected = sorted(example_charts / yaml_chart_path(p) for p in leaves)
+    assert leaf_chart_dirs(example_charts) == expected and expected
+
+
+def yaml_chart_path(leaf: Path) -> str:
+    import yaml
+
+    data = yaml.safe_load(leaf.read_text(encoding="utf-8"))
+    environment = data.get("environment") or leaf.parent.name
+    return f"{environment}/{data['serviceName']}"
 
 
 @pytest.mark.parametrize("which", ["examples", "zoo"])
@@ -47,7 +61,7 @@ def test_helm_lint_strict_is_clean(example_charts, zoo_charts, which):
 @pytest.mark.parametrize("which", ["examples", "zoo"])
 def test_every_chart_renders_to_valid_yaml(example_charts, zoo_charts, which):
     root = example_charts if which == "examples" else zoo_charts
-    for chart in chart_dirs(root):
+    for chart in leaf_chart_dirs(root):
         objects = h.helm_render(chart, name=chart.name, namespace="ml-test")
         kinds = {o["kind"] for o in objects}
         assert {"Deployment", "Service", "ConfigMap", "NetworkPolicy"} <= kinds, chart

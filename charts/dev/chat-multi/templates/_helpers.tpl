@@ -94,6 +94,18 @@ seccompProfile:
 {{- end -}}
 
 {{/*
+Annotations of a workload whose Ollama containers run as root because the leaf says so
+(ollama.runAsRoot): `catalog-gen lint` accepts it, with the reason.
+Usage: {{- include "catalog-gen.rootAnnotations" . | nindent 2 }} (under metadata:)
+*/}}
+{{- define "catalog-gen.rootAnnotations" -}}
+{{- if .Values.ollama.runAsRoot -}}
+annotations:
+  catalog-gen.io/ignore-run-as-non-root: "the leaf sets ollama.runAsRoot: its Ollama image needs root"
+{{- end -}}
+{{- end -}}
+
+{{/*
 Security context of the router container: always non-root (the catalog-gen image's own user,
 10001), whatever ollama.runAsRoot says; otherwise as catalog-gen.containerSecurity.
 Usage: securityContext: {{- include "catalog-gen.routerSecurity" . | nindent 12 }}
