@@ -8,9 +8,11 @@ code of a check looks its params up here, `catalog-gen checks` and the
 README table are generated from here, and a meta-test makes sure every entry
 has a fixture that fires and one that does not.
 
-Policy checks can be switched off for one object with the annotation
-``catalog-gen.io/ignore-<check-id>: "<reason>"`` (``suppressible``); checks
-about what Helm or the API server would reject cannot.
+Policy checks, and the semantic checks that are judgement calls (a Service
+may select pods of another chart), can be switched off for one object with
+the annotation ``catalog-gen.io/ignore-<check-id>: "<reason>"``
+(``suppressible``); checks about what Helm or the API server would reject
+cannot.
 """
 
 from __future__ import annotations
@@ -114,6 +116,7 @@ CHECKS: tuple[Check, ...] = (
         "null-value", "error", "semantic", "*",
         "A field is `null` (often an unset value): Kubernetes drops it or rejects the object.",
         "Set the value in values.yaml or leave the key out with `{{- with }}`.",
+        suppressible=True,
     ),
     _c(
         "quantity-invalid", "error", "semantic", "*",
@@ -134,16 +137,19 @@ CHECKS: tuple[Check, ...] = (
         "dangling-service", "error", "semantic", ('Service',),
         "The Service's selector matches no pod template in the chart, so it has no endpoints.",
         "Use the pod template's selector labels as the Service selector.",
+        suppressible=True,
     ),
     _c(
         "probe-port-unknown", "error", "semantic", WORKLOADS,
         "A probe uses a named port the container does not define, or a port number no container of the pod declares.",
         "Probe a port listed under the container's `ports`, by its name.",
+        suppressible=True,
     ),
     _c(
         "route-backend-missing", "error", "semantic", ('HTTPRoute', 'GRPCRoute'),
         "A route's backendRef names a Service (or a Service port) that the chart does not create.",
         "Point backendRefs at a Service of the chart and one of its ports.",
+        suppressible=True,
     ),
     # --- kube-linter's default policy set ----------------------------------------------------------
     _c(

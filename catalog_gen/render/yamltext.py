@@ -58,15 +58,15 @@ def scalar(value) -> str:
     raise TypeError(f"cannot write {type(value).__name__} {value!r} as YAML")
 
 
+_NOT_LITERAL_LINE = re.compile(r"(?:^|\n)(?:\t| +(?:\n|$))")  # a line starting with a tab, or of spaces only
+
+
 def _literal_header(text: str) -> str | None:
     """`|` or `|-` when `text` reads back exactly as a literal block, else None."""
     if "\n" not in text or text[0] in " \n" or text.endswith("\n\n"):
         return None
-    for line in text.split("\n"):
-        if line.startswith("\t") or (line and not line.strip(" ")):  # read as indentation, or as an empty line
-            return None
-        if not all(c.isprintable() or c == "\t" for c in line):
-            return None
+    if _NOT_LITERAL_LINE.search(text) or not text.replace("\n", "").replace("\t", "").isprintable():
+        return None
     return "|" if text.endswith("\n") else "|-"
 
 

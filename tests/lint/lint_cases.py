@@ -124,6 +124,12 @@ CASES: list[Case] = [
       E(DEPLOY, "  selector:\n    matchLabels:\n", "  selector:  # here\n    matchLabels:\n      tier: gpu\n"), pointer="/spec/selector"),
     C("service selects nothing", "dangling-service",
       E("templates/service.yaml", "  selector:\n", "  selector:  # here\n    tier: gpu\n"), pointer="/spec/selector"),
+    C("service for another release, with a reason", "dangling-service",
+      E("templates/service.yaml", "  selector:\n", "  selector:\n    tier: gpu\n"),
+      E("templates/service.yaml", "spec:\n  type: ClusterIP\n",
+        "  annotations:\n    catalog-gen.io/ignore-dangling-service: \"selects the pods of the shared gpu pool release\"\n"
+        "spec:\n  type: ClusterIP\n"),
+      fires=False),
     C("service without selector", "dangling-service",
       E("templates/service.yaml", "  selector:\n    {{- include \"ollama.selectorLabels\" . | nindent 4 }}\n", ""), fires=False),
     C("probe on unknown port name", "probe-port-unknown",
