@@ -124,8 +124,8 @@ def scenarios(chart_dir: Path) -> tuple[list[Scenario], list[Issue]]:
         try:
             values = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
         except yaml.MarkedYAMLError as err:
-            mark = err.problem_mark
-            issues.append(Issue("helm-render", f"{name} is not valid YAML: {err.problem}", file=name, line=mark.line + 1 if mark else 0, column=mark.column + 1 if mark else 0))
+            line, column = (err.problem_mark.line + 1, err.problem_mark.column + 1) if err.problem_mark else (0, 0)
+            issues.append(Issue("helm-render", f"{name} is not valid YAML: {err.problem}", file=name, line=line, column=column))
             continue
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
             issues.append(Issue("helm-render", f"{name} cannot be read: {err}", file=name))
@@ -155,9 +155,8 @@ class LoadedChart:
             rendered = self._chart.render(values=scenario.values, name=self.release, namespace="default")
         except helm_python.HelmError as exc:
             template, line, column = _position(str(exc))
-            where = "" if scenario.name == "values.yaml" else f" with {scenario.name}"
-            issue = Issue("helm-render", f"render failed{where}: {exc}", file=template or "Chart.yaml", line=line, column=column)
-            return {}, [issue]
+            issue = Issue("helm-render", f"render failed: {exc}", file=template or "Chart.yaml", line=line, column=column)
+            return {}, [issue]  # the caller names the scenario
         manifests = {}
         for key, text in rendered.items():
             path = key.split("/", 1)[1] if "/" in key else key

@@ -39,28 +39,10 @@ class Options:
 
 
 def load_leaf(path: Path) -> OllamaInferenceLoad:
-    """The leaf at ``path``, through the catalog loader when it exists (defaults cascade included)."""
-    try:
-        from catalog_gen.catalog import load_leaf as catalog_load_leaf
-    except ImportError:  # the catalog loader is not there yet: plain YAML, no _defaults.yaml cascade
-        catalog_load_leaf = None
-    if catalog_load_leaf is not None:
-        return catalog_load_leaf(path)
-    import yaml
-    from pydantic import ValidationError
+    """The leaf at ``path``, validated with its `_defaults.yaml` cascade (a bad leaf is an InputError)."""
+    from catalog_gen.catalog import load_leaf as catalog_load_leaf
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the leaf: {exc.strerror}", hint="check the path") from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML: {exc}", hint="run `catalog-gen validate` on it") from exc
-    try:
-        return OllamaInferenceLoad.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"{path}: {where}: {first['msg']}", hint="run `catalog-gen validate` for every finding") from exc
+    return catalog_load_leaf(path)
 
 
 async def _probe(ctx: smoke_context.Context, router: bool, warmed: set[str], remaining: float) -> tuple[bool, str]:

@@ -65,7 +65,7 @@ def test_api_key_file_without_a_key_is_refused(tmp_path, capsys):
     assert "holds no key" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("content, message", [("models: [", "not valid YAML"), ("workloadType: OLLAMA_INFERENCE_LOAD\n", "serviceName")])
+@pytest.mark.parametrize("content, message", [("models: [", "YAML syntax error"), ("workloadType: OLLAMA_INFERENCE_LOAD\n", "missing required key")])
 def test_bad_leaf_is_an_input_error_without_traceback(tmp_path, capsys, content, message):
     path = tmp_path / "bad.yaml"
     path.write_text(content)
