@@ -28,7 +28,7 @@ setup-test: $(VENV)/.installed-test
 demo: setup
 	$(BIN)/catalog-gen validate $(CATALOG)
 	$(BIN)/catalog-gen render $(CATALOG) --out $(CHARTS) --prune
-	$(BIN)/catalog-gen lint $(CHARTS) --crds $(CRDS)
+	$(BIN)/catalog-gen lint $(CHARTS) --crds $(CRDS) --require-schemas
 
 test: setup-test
 	$(BIN)/python -m pytest -q

@@ -135,11 +135,12 @@ def main() -> int:
     parser.add_argument("--leaves", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--dir", default=None, help="work in this folder (default: the system temp folder), e.g. /dev/shm")
     args = parser.parse_args()
     one_process = dict(os.environ, CATALOG_GEN_JOBS="1")
     load_before = os.getloadavg()[0]
 
-    with tempfile.TemporaryDirectory(prefix="catalog-gen-bench-render-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="catalog-gen-bench-render-", dir=args.dir) as tmp:
         work = Path(tmp)
         write_catalog(work, args.leaves, args.seed)
         times: dict[str, list[tuple[float, float]]] = {"fresh": [], "check": [], "again": [], "check1": [], "fresh1": []}
@@ -179,8 +180,9 @@ def main() -> int:
         ("`render` (empty output), one process", "fresh1", None),
         ("`render --check`, one process", "check1", None),
     ]
-    print(f"{args.leaves} leaves -> {args.leaves} charts, {files} files; {args.runs} runs each, whole processes; "
-          f"{os.cpu_count()} CPUs, load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after\n")
+    print(f"{args.leaves} leaves -> {args.leaves} charts, {files} files in {args.dir or tempfile.gettempdir()}; "
+          f"{args.runs} runs each, whole processes; {os.cpu_count()} CPUs, load average {load_before:.1f} before "
+          f"and {os.getloadavg()[0]:.1f} after\n")
     print("| command | median wall | slowest wall | median CPU (user+sys) | target (wall) |")
     print("|---|---:|---:|---:|---:|")
     for label, key, target in rows:

@@ -155,7 +155,7 @@ class CrdStore:
         self._pending: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._versions: dict[tuple[str, str], dict[str, CrdVersion]] = {}
         self._validators: dict[tuple[str, str, str, str], jsonschema_rs.Validator] = {}
-        self._lock = threading.RLock()  # charts are linted in threads
+        self._lock = threading.RLock()  # one process-wide cache; callers may lint from several threads
         for directory in directories:
             if not directory.is_dir():
                 raise UsageError(f"--crds {directory}: not a directory", hint="name a folder that holds CRD YAML files")
@@ -166,6 +166,7 @@ class CrdStore:
     @staticmethod
     @functools.cache
     def load(directories: tuple[Path, ...]) -> "CrdStore":
+        """One store per set of folders for the life of the process (what a CLI run needs)."""
         return CrdStore(directories)
 
     def _index(self, path: Path) -> None:

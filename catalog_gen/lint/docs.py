@@ -21,10 +21,11 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _params(check: Check) -> str:
+def _params(check: Check, code: bool = False) -> str:
     parts = []
     for name, value in check.params.items():
-        shown = ", ".join(str(v) for v in value) if isinstance(value, (tuple, list)) else str(value)
+        items = value if isinstance(value, (tuple, list)) else [value]
+        shown = ", ".join(f"`{v}`" if code else str(v) for v in items)
         parts.append(f"{name}: {shown}")
     return "; ".join(parts)
 
@@ -39,7 +40,7 @@ def markdown_table() -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for check in CHECKS:
-        what = check.description + (f" Params: {_params(check)}." if check.params else "")
+        what = check.description + (f" Params: {_params(check, code=True)}." if check.params else "")
         lines.append(
             f"| `{check.id}` | {check.severity.value} | {check.category} | {_cell(_kinds(check))} | "
             f"{_cell(what)} | {_cell(check.remediation)} | {'yes' if check.suppressible else 'no'} |"

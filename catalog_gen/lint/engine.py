@@ -9,7 +9,6 @@ several scenarios at the same place is reported once (for the first).
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 from catalog_gen.errors import Finding, Severity

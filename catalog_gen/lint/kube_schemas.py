@@ -85,7 +85,7 @@ class KubeSchemas:
         self.definitions_id = definitions["$id"]
         self.registry = jsonschema_rs.Registry([(self.definitions_id, definitions)])
         self._validators: dict[tuple[str, str], jsonschema_rs.Validator | None] = {}
-        self._lock = threading.Lock()  # charts are linted in threads
+        self._lock = threading.Lock()  # one process-wide cache; callers may lint from several threads
 
     @staticmethod
     @functools.cache
