@@ -13,15 +13,6 @@ from catalog_gen.plan.modelfile import models_data_files
 LLAMA = {"size": 6000}
 
 
-def _shared_block(path) -> str:
-    text = path.read_text()
-    return text[text.index("# --- shared:"):text.index("# --- end shared ---")]
-
-
-def test_both_scripts_carry_the_same_shared_block():
-    assert _shared_block(PULL) == _shared_block(WAIT)
-
-
 def test_models_already_loaded_are_accepted_from_the_files_alone(box):
     box.publish({"llama3.2:1b": LLAMA})
     pin = registry_digest("llama3.2:1b", LLAMA)
