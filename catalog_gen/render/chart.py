@@ -9,6 +9,7 @@ the chart through values.yaml alone.
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring
 from pathlib import Path
 
 from catalog_gen import __version__
@@ -72,11 +73,22 @@ def _value_rows(values: dict, docs: dict[str, str], prefix: str, parents: set[st
         if isinstance(value, dict) and value and path in docs and path in parents:
             rows.extend(_value_rows(value, docs, path, parents))
         else:
-            shown = _ROW_ENCODER.encode(value)
+            shown = _shown(value)
             if len(shown) > 60:
                 shown = shown[:57] + "..."
-            rows.append((path, shown.replace("|", "\\|"), docs.get(path, "")))
+            rows.append((path, shown.replace("|", "\\|") if "|" in shown else shown, docs.get(path, "")))
     return rows
+
+
+def _shown(value) -> str:
+    """json.dumps(value, sort_keys=True, ensure_ascii=False); scalars without building an encoder."""
+    if isinstance(value, str):
+        return encode_basestring(value)
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if type(value) is int:
+        return str(value)
+    return _ROW_ENCODER.encode(value)
 
 
 def chart_dir_path(out: Path, plan: ChartPlan) -> Path:

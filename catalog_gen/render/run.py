@@ -8,7 +8,9 @@ A large catalog (at least PARALLEL_MIN_LEAVES leaves) shares that work among
 worker processes, one per CPU (at most 4; `CATALOG_GEN_JOBS=N` or `jobs=N`
 sets the number, 1 turns it off). Workers are forked, so they inherit the
 validated leaves and send back only what differs. The output does not depend
-on the number of workers: each chart is a pure function of its leaf.
+on the number of workers: each chart is a pure function of its leaf. A
+process that already runs other threads (Go's, once helm-python-sdk is
+imported) renders in one process unless told otherwise: forking it is unsafe.
 
 Leaf paths shown in the charts (`catalog-gen.io/source-leaf`) are relative to
 the output folder's parent, normally the repository root holding `catalog/`
@@ -73,6 +75,7 @@ def plan_leaves(paths: list[Path], base: Path | None = None) -> tuple[list[Chart
 def render_catalog(paths: list[Path], out: Path, *, check: bool = False, diff: bool = False, prune: bool = False,
                    jobs: int | None = None) -> RenderResult:
     leaves, findings = valid_leaves(paths)
+    workers = _workers(len(leaves), jobs)  # before anything is written: CATALOG_GEN_JOBS may be wrong
     base = Path(os.path.abspath(out)).parent
     charts = sorted(chart_path(leaf.data) for leaf in leaves)
     stale = []
@@ -82,13 +85,13 @@ def render_catalog(paths: list[Path], out: Path, *, check: bool = False, diff: b
     env_charts, stale = gitops.environment_charts(leaves, out, stale, prune)  # per environment: ApplicationSet...
     charts = sorted(charts + list(env_charts))
     if check:
-        outcomes = _render(leaves, _Task(base, write.Guard(out), want_files=False, want_diff=diff), jobs)
+        outcomes = _render(leaves, _Task(base, write.Guard(out), want_files=False, want_diff=diff), workers)
         drift = [d for d, _ in outcomes] + [write.Drift(rel, "stale", []) for rel in stale]
         drift += [d for d in (write.chart_drift(write.Guard(out), rel, files, diff) for rel, files in env_charts.items()) if d]
         return RenderResult(findings, charts, [], sorted(drift, key=lambda d: d.chart), [])
     with write.Staging(out) as staging:
         written = []
-        outcomes = _render(leaves, _Task(base, staging.guard, want_files=True, want_diff=False), jobs)
+        outcomes = _render(leaves, _Task(base, staging.guard, want_files=True, want_diff=False), workers)
         try:
             for drift, files in outcomes:  # build phase: nothing visible changes
                 staging.build(drift.chart, files)
@@ -124,13 +127,12 @@ class _Task:
         return drift, files if self.want_files else None
 
 
-def _render(leaves: list[Leaf], task: _Task, jobs: int | None) -> Iterator[Outcome]:
+def _render(leaves: list[Leaf], task: _Task, workers: int) -> Iterator[Outcome]:
     """Outcomes of the charts that differ, in leaf order, as they come (workers or this process).
 
     Only this process writes files: file creation from several processes at once costs
     ext4 far more system time than it saves.
     """
-    workers = _workers(len(leaves), jobs)
     if workers <= 1:
         for leaf in leaves:
             outcome = task.one(leaf)
@@ -166,11 +168,21 @@ def _workers(leaves: int, jobs: int | None) -> int:
     if "fork" not in multiprocessing.get_all_start_methods() or leaves < 2:
         return 1
     if jobs is None:
-        if leaves < PARALLEL_MIN_LEAVES:
+        if leaves < PARALLEL_MIN_LEAVES or _threads() > 1:  # forking a multi-threaded process is unsafe
             return 1
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         jobs = min(MAX_JOBS, cpus)
     return max(1, min(jobs, leaves))
+
+
+def _threads() -> int:
+    """Threads of this process, native ones included (Go's inside helm-python-sdk) where Linux tells."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        import threading
+
+        return threading.active_count()
 
 
 _SHARED: tuple[list[Leaf], _Task] | None = None

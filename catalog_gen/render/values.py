@@ -73,21 +73,27 @@ def _key(key: str) -> str:
     return label
 
 
-def _emit(value: dict, indent: int, path: str, docs: dict[str, str], out: list[str]) -> None:
+def _emit(value: dict, indent: int, path: str, docs: dict[str, str] | None, parents: set[str], out: list[str]) -> None:
+    """Block YAML of a mapping, a `# --` comment above each documented key (`docs` None: none below)."""
     pad = " " * indent
     for key, child in value.items():
-        child_path = f"{path}.{key}" if path else key
-        doc = docs.get(child_path)
-        if doc:
-            out.append(f"{pad}# -- {doc}")
+        if docs is not None:
+            child_path = f"{path}.{key}" if path else key
+            doc = docs.get(child_path)
+            if doc:
+                out.append(f"{pad}# -- {doc}")
         label = _key(key)
-        if isinstance(child, dict):
+        kind = type(child)
+        if kind is str:
+            out.append(f"{pad}{label}: {_string(child)}")
+        elif kind is dict:
             if child:
                 out.append(f"{pad}{label}:")
-                _emit(child, indent + 2, child_path, docs, out)
+                documented = docs is not None and child_path in parents
+                _emit(child, indent + 2, child_path if documented else "", docs if documented else None, parents, out)
             else:
                 out.append(f"{pad}{label}: {{}}")
-        elif isinstance(child, list):
+        elif kind is list:
             if child:
                 out.append(f"{pad}{label}:")
                 for item in child:
@@ -104,7 +110,7 @@ def _emit_item(item, indent: int, out: list[str]) -> None:
     pad = " " * indent
     if isinstance(item, dict) and item:
         lines: list[str] = []
-        _emit(item, indent + 2, "", {}, lines)
+        _emit(item, indent + 2, "", None, set(), lines)
         first = lines[0]
         out.append(f"{pad}- {first[indent + 2:]}")
         out.extend(lines[1:])
@@ -117,62 +123,77 @@ def _emit_item(item, indent: int, out: list[str]) -> None:
 def values_yaml(values: dict, docs: dict[str, str], header: str) -> str:
     out = [f"# {line}" if line else "#" for line in header.splitlines()]
     out.append("")
-    _emit(values, 0, "", docs, out)
+    parents = set()  # paths with a documented path below them
+    for documented in docs:
+        while "." in documented:
+            documented = documented.rsplit(".", 1)[0]
+            parents.add(documented)
+    _emit(values, 0, "", docs, parents, out)
     while out and out[-1] == "":
         out.pop()
     return "\n".join(out) + "\n"
 
 
 def _schema_of(value, path: str, docs: dict[str, str]) -> dict:
-    """The schema node of one value. Nodes are shared between charts (see _canonical): never modify one."""
+    """The schema node of one value. Nodes are shared between charts (see _NODES): never modify one."""
     doc = docs.get(path)
+    properties = None
     if path == "models":
-        key: tuple = ("models",)
-        node = {"type": "array", "minItems": 1, "items": MODEL_ITEM}
+        shape: tuple = ("models",)
     elif path in FREE_FORM:
-        key = ("free",)
-        node = {"type": "object", "additionalProperties": FREE_FORM[path]}
+        shape = ("free",)
     elif path in OPEN:
-        key = ("open", isinstance(value, list))
-        node = {"type": "array" if isinstance(value, list) else "object"}
+        shape = ("open", isinstance(value, list))
     elif path == "router.apiKeySecret":
-        key = ("secret",)
+        shape = ("secret",)
+    elif isinstance(value, dict):
+        properties = {k: _schema_of(v, f"{path}.{k}" if path else k, docs) for k, v in value.items()}
+        shape = ("object", tuple(properties), tuple(map(id, properties.values())))
+    elif isinstance(value, list):
+        shape = ("array", "string" if all(isinstance(i, str) for i in value) else "object")
+    else:
+        shape = ("scalar", _JSON_TYPES.get(type(value), "string"))
+    key = (path, doc, shape)
+    node = _NODES.get(key)
+    if node is None:
+        node = _NODES[key] = _new_node(shape, path, doc, properties)
+    return node
+
+
+def _new_node(shape: tuple, path: str, doc: str | None, properties: dict | None) -> dict:
+    kind = shape[0]
+    if kind == "models":
+        node = {"type": "array", "minItems": 1, "items": MODEL_ITEM}
+    elif kind == "free":
+        node = {"type": "object", "additionalProperties": FREE_FORM[path]}
+    elif kind == "open":
+        node = {"type": "array" if shape[1] else "object"}
+    elif kind == "secret":
         node = {
             "type": ["object", "null"],
             "additionalProperties": False,
             "required": ["name", "key"],
             "properties": {"name": {"type": "string", "pattern": patterns.DNS_SUBDOMAIN}, "key": {"type": "string", "pattern": patterns.SECRET_KEY}},
         }
-    elif isinstance(value, dict):
-        properties = {k: _schema_of(v, f"{path}.{k}" if path else k, docs) for k, v in value.items()}
-        key = ("object", tuple((k, id(child)) for k, child in properties.items()))
+    elif kind == "object":
         node = {"type": "object", "additionalProperties": False, "properties": properties}
-    elif isinstance(value, list):
-        item_type = "string" if all(isinstance(i, str) for i in value) else "object"
-        key = ("array", item_type)
-        node = {"type": "array", "items": {"type": item_type}}
+    elif kind == "array":
+        node = {"type": "array", "items": {"type": shape[1]}}
     else:
-        key = ("scalar", _JSON_TYPES.get(type(value), "string"))
-        node = {"type": key[1]}
+        node = {"type": shape[1]}
     node.update(CONSTRAINTS.get(path, {}))
     if doc:
         node["description"] = doc
-    return _canonical((path, doc) + key, node)
+    return node
 
 
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", type(None): "null", str: "string"}
+# One node object per distinct (path, doc, shape), so that equal schemas are the same object: a
+# key holds its children's identities, which are canonical too. Charts of one catalog nearly all
+# share one schema, and values_schema pretty-prints it once per process (the json module
+# pretty-prints in pure Python: the costliest step of a chart otherwise).
 _NODES: dict[tuple, dict] = {}
 _TEXTS: dict[int, str] = {}
-
-
-def _canonical(key: tuple, node: dict) -> dict:
-    """One node object per distinct (path, doc, shape), so equal schemas are the same object.
-
-    A key holds its children's identities, which are canonical too. Charts of one catalog
-    nearly all share one schema, and values_schema then pretty-prints it once: the json
-    module pretty-prints in pure Python, the costliest step of a chart otherwise.
-    """
-    return _NODES.setdefault(key, node)
 
 
 def values_schema(values: dict, docs: dict[str, str]) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import os
 import shutil
 import tempfile
@@ -146,10 +147,21 @@ def generated_charts(out: Path) -> dict[str, str]:
         for line in chart_yaml.read_text(encoding="utf-8", errors="replace").splitlines():
             key, _, value = line.strip().partition(":")
             if key in (ANNOTATION_GENERATOR, ANNOTATION_SOURCE):
-                fields[key] = value.strip().strip('"')
+                fields[key] = _annotation_value(value.strip())
         if ANNOTATION_GENERATOR in fields:
             found[chart_yaml.parent.relative_to(out).as_posix()] = fields.get(ANNOTATION_SOURCE, "")
     return found
+
+
+def _annotation_value(text: str) -> str:
+    """Chart.yaml writes annotation values with Jinja's tojson: JSON strings, `&`, `'`, `<`, `>` escaped."""
+    if text.startswith('"'):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return text.strip('"')
+        return value if isinstance(value, str) else text
+    return text
 
 
 def stale_charts(out: Path, charts: Collection[str], rendered_sources: set[str], base: Path | None = None) -> list[str]:

@@ -39,7 +39,7 @@ def key(text: str) -> str:
 def string(text: str) -> str:
     """A double-quoted scalar that any YAML reader reads back as exactly `text`."""
     quoted = encode_basestring(text)  # json.dumps(text, ensure_ascii=False), without a per-call encoder
-    if _YAML_UNSAFE.search(quoted):
+    if (not quoted.isascii() or "\x7f" in quoted) and _YAML_UNSAFE.search(quoted):  # DEL is ASCII
         quoted = _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
     return quoted
 

@@ -471,3 +471,25 @@ def test_selector_labels_are_stable(zoo):
     template_labels = chart.deployment["spec"]["template"]["metadata"]["labels"]
     assert selector.items() <= template_labels.items()
     assert chart.one("Service")["spec"]["selector"] == selector
+
+
+# --- documentation -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["plain", "multi", "shared", "gw-created"])
+def test_every_value_is_documented(zoo, name):
+    chart = zoo[name]
+    text = (chart.chart / "values.yaml").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    top_keys = [i for i, line in enumerate(lines) if line and not line.startswith(("#", " ", "-"))]
+    assert len(top_keys) == len(chart.values)
+    for i in top_keys:
+        assert lines[i - 1].startswith("# -- ") and len(lines[i - 1]) > len("# -- "), lines[i]
+    readme = (chart.chart / "README.md").read_text(encoding="utf-8").split("## Values", 1)[1]
+    rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    assert rows
+    for row in rows:
+        key, default, description = [cell.strip() for cell in row.strip("|").split(" | ", 2)]
+        assert description, f"{key} has no description"
+    documented = {row.split("`")[1].split(".")[0] for row in rows}
+    assert documented == set(chart.values)

@@ -7,7 +7,6 @@ repository (`catalog/` and `charts/` side by side).
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -166,7 +165,7 @@ def test_a_failure_while_swapping_puts_every_chart_back(rendered_v1, monkeypatch
 
 
 def test_interrupting_a_large_render_keeps_the_previous_charts(tmp_path):
-    """SIGINT to a real `catalog-gen render` of 200 leaves (render workers), at several moments."""
+    """SIGINT (Ctrl-C) and SIGTERM (a cancelled CI job) to a real `catalog-gen render` of 200 leaves (workers)."""
     import signal
     import subprocess
     import sys
@@ -180,13 +179,13 @@ def test_interrupting_a_large_render_keeps_the_previous_charts(tmp_path):
     assert subprocess.run(command, capture_output=True).returncode == 0
     v1 = whole_tree(out)
     change_every_leaf(catalog)
-    for delay in (0.0, 0.3):
+    for delay, sig in ((0.0, signal.SIGINT), (0.3, signal.SIGINT), (0.1, signal.SIGTERM)):
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 60
         while not staging_dirs(out) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.002)
         time.sleep(delay)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         stdout, stderr = proc.communicate(timeout=60)
         if proc.returncode == 0:  # it finished before the signal: nothing to show
             pytest.fail(f"the render finished before the interrupt (delay {delay}); make the catalog larger")
@@ -401,12 +400,22 @@ def test_an_error_in_a_worker_is_reported_like_in_one_process(tmp_path):
     assert outputs[0] == outputs[1]
 
 
-def test_jobs_setting_is_checked(tmp_path, capsys):
+def test_jobs_setting_is_checked(tmp_path, capsys, monkeypatch):
     catalog = make_catalog(tmp_path)
-    os.environ["CATALOG_GEN_JOBS"] = "many"
-    try:
-        assert main(["render", str(catalog), "--out", str(tmp_path / "charts")]) == 2
-    finally:
-        del os.environ["CATALOG_GEN_JOBS"]
+    monkeypatch.setenv("CATALOG_GEN_JOBS", "many")
+    assert main(["render", str(catalog), "--out", str(tmp_path / "charts")]) == 2
     assert "CATALOG_GEN_JOBS" in capsys.readouterr().err
-    shutil.rmtree(tmp_path / "charts", ignore_errors=True)
+    assert not (tmp_path / "charts").exists()
+
+
+def test_prune_keeps_a_chart_whose_leaf_path_needs_escaping(tmp_path):
+    """The source path in Chart.yaml is JSON with `&`, `'` and non-ASCII escaped; prune must read it back."""
+    catalog = make_catalog(tmp_path)
+    odd = h.write_leaf(catalog, h.leaf(serviceName="odd"), "café & 'co'.yaml")
+    out = tmp_path / "charts"
+    render_catalog([catalog], out)
+    assert "\\u00e9" in (out / "dev" / "odd" / "Chart.yaml").read_text()  # escaped, as tojson writes it
+    result = render_catalog([catalog / "prod"], out, prune=True)  # the dev leaves are outside the rendered paths
+    assert result.pruned == [] and (out / "dev" / "odd").is_dir()
+    odd.unlink()
+    assert render_catalog([catalog], out, prune=True).pruned == ["dev/odd"]
