@@ -315,6 +315,19 @@ def _size_problem(model: dict) -> tuple[str, str] | None:
     return _SIZE_PROBLEMS[key]
 
 
+@rule("leaf.modelfile", "A custom model's settings can be written as a Modelfile Ollama reads back unchanged.")
+def _modelfile(v: LeafView):
+    for pointer, model in v.model_entries():
+        if not model.get("modelfile"):
+            continue
+        from catalog_gen.catalog.model import ModelSpec
+        from catalog_gen.plan.modelfile import modelfile_problems
+
+        for problem in modelfile_problems(ModelSpec.model_validate(model)):
+            yield v.finding(pointer + "/modelfile", "leaf.modelfile", problem,
+                            "remove the character, or rephrase so no line ends in a quote", key=True)
+
+
 @rule("leaf.cache-size", "An explicit `cache.size` holds every model on disk.")
 def _cache_size(v: LeafView):
     if v.get("cache", "size") is None or v.has("model") == v.has("models"):

@@ -84,6 +84,8 @@ EXPECTED = [
            message="also at model_listed_twice.yaml:8"),
     Expect("custom_model_from_itself.yaml", "leaf.model-name", 12, 13, "/models/0/modelfile/from", "name of its own"),
     Expect("model_size_unknown.yaml", "leaf.model-size", 8, 11, "/models/0/name", "size: {parameters: 8B"),
+    Expect("modelfile_unquotable.yaml", "leaf.modelfile", 10, 5, "/models/1/modelfile", "remove the character",
+           message="LINE SEPARATOR (U+2028)"),
     Expect("cache_smaller_than_models.yaml", "leaf.cache-size", 12, 9, "/cache/size", "at least", message="smaller than the models"),
     Expect("ollama_version_latest.yaml", "leaf.image-tag", 9, 12, "/ollama/version", "pin a version"),
     Expect("gpu_processes_uneven.yaml", "leaf.gpu", 11, 14, "/ollama/processes", "one process per GPU", message="3 Ollama processes"),
