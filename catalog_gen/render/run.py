@@ -33,7 +33,7 @@ from catalog_gen.catalog.model import OllamaInferenceLoad
 from catalog_gen.catalog.validate import Leaf, validate_paths
 from catalog_gen.errors import CatalogGenError, CatalogInvalid, Finding, UsageError, has_errors
 from catalog_gen.plan.plan import ChartPlan, build_plan
-from catalog_gen.render import gitops, write
+from catalog_gen.render import fingerprint, gitops, write
 from catalog_gen.render.chart import chart_files
 
 PARALLEL_MIN_LEAVES = 200
@@ -119,8 +119,13 @@ class _Task:
     want_diff: bool
 
     def one(self, leaf: Leaf) -> Outcome | None:
-        plan = build_plan(leaf_model(leaf), source_name(leaf, self.base))
+        source = source_name(leaf, self.base)
+        inputs = fingerprint.inputs(leaf.data, source)
+        if write.chart_unchanged(self.guard, chart_path(leaf.data), inputs):
+            return None  # same inputs, files untouched: rendering would give the same bytes
+        plan = build_plan(leaf_model(leaf), source)
         files = chart_files(plan)
+        files[fingerprint.MANIFEST] = fingerprint.manifest(inputs, files)
         drift = write.chart_drift(self.guard, plan.chart_dir, files, self.want_diff)
         if drift is None:
             return None

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Collection
 
 from catalog_gen.errors import UsageError
+from catalog_gen.render import fingerprint
 from catalog_gen.render.chart import ANNOTATION_GENERATOR, ANNOTATION_SOURCE
 
 TMP_PREFIX = ".catalog-gen-tmp-"
@@ -101,6 +102,12 @@ class Guard:
             raise UsageError(f"refusing to write {self.out / rel}: it is outside the output folder {self.out}",
                              hint="chart paths come from environment/serviceName; remove the symlink or pick another --out")
         return target
+
+
+def chart_unchanged(guard: Guard, rel: str, inputs: str) -> bool:
+    """The chart's manifest says it was made from these inputs, and no file changed since (see fingerprint.py)."""
+    root = str(guard.target(rel))
+    return fingerprint.unchanged(root, inputs, _list_files(root, "", []))
 
 
 def chart_drift(guard: Guard, rel: str, files: dict[str, bytes], want_diff: bool) -> Drift | None:

@@ -99,9 +99,10 @@ def test_a_modelfile_ollama_cannot_parse_renders_nothing(tmp_path):
     h.write_leaf(catalog, h.leaf(model=None, models=[
         {"name": "llama3.2:3b"}, {"name": "helper:1", "modelfile": {"from": "llama3.2:3b", "system": "a\u2028b"}}]))
     out = tmp_path / "charts"
-    with pytest.raises(CatalogGenError) as caught:
+    with pytest.raises(CatalogInvalid) as caught:
         render_catalog([catalog], out)
-    assert "helper:1" in str(caught.value)
+    found = [f for f in caught.value.findings if f.code == "leaf.modelfile"]
+    assert [f.pointer for f in found] == ["/models/1/modelfile"] and "U+2028" in found[0].message
     assert not [p for p in out.rglob("*")] if out.exists() else True
 
 

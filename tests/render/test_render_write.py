@@ -381,20 +381,36 @@ def test_workers_and_one_process_render_the_same_bytes(tmp_path):
     assert check.returncode == 0 and "0 differ" in check.stdout
 
 
+# A render whose plan fails for one leaf (validation catches every leaf problem we know of, so the
+# failure is injected into the planner of a real `catalog-gen render` process).
+FAILING_RENDER = """
+import sys
+from catalog_gen.errors import ToolError
+from catalog_gen.render import run
+real = run.build_plan
+def build_plan(leaf, source):
+    if leaf.service_name == "w-bad":
+        raise ToolError("planning w-bad failed", hint="see helper:1")
+    return real(leaf, source)
+run.build_plan = build_plan
+from catalog_gen.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def test_an_error_in_a_worker_is_reported_like_in_one_process(tmp_path):
     import subprocess
     import sys
 
-    leaves = [h.leaf(serviceName=f"w-{i:02d}") for i in range(6)]
-    leaves.append(h.leaf(serviceName="w-bad", model=None, models=[
-        {"name": "llama3.2:3b"}, {"name": "helper:1", "modelfile": {"from": "llama3.2:3b", "system": "a\u2028b"}}]))
+    leaves = [h.leaf(serviceName=f"w-{i:02d}") for i in range(6)] + [h.leaf(serviceName="w-bad")]
     catalog = make_catalog(tmp_path, leaves)
     outputs = []
     for jobs in ("1", "2"):
         out = tmp_path / f"charts-{jobs}"
-        proc = subprocess.run([sys.executable, "-m", "catalog_gen.cli", "render", str(catalog), "--out", str(out)],
+        proc = subprocess.run([sys.executable, "-c", FAILING_RENDER, "render", str(catalog), "--out", str(out)],
                               capture_output=True, text=True, env={**os.environ, "CATALOG_GEN_JOBS": jobs})
-        assert proc.returncode == 2 and "helper:1" in proc.stderr and "Traceback" not in proc.stderr
+        assert proc.returncode == 2 and "planning w-bad failed" in proc.stderr and "helper:1" in proc.stderr
+        assert "Traceback" not in proc.stderr
         assert not [p for p in out.rglob("*") if p.is_file()] if out.exists() else True
         outputs.append(proc.stderr)
     assert outputs[0] == outputs[1]

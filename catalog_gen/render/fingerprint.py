@@ -1,0 +1,84 @@
+"""Skip re-rendering charts that cannot have changed.
+
+A chart is a pure function of its resolved leaf, the leaf's path as shown in
+the chart, and the generator (its code and templates). Each chart carries a
+manifest, `.catalog-gen-manifest.json`, with the fingerprint of those inputs
+and the sha256 of every file it holds. When the fingerprint matches and every
+file on disk still has its recorded digest (no file added, none missing),
+rendering would produce the same bytes, so `render` and `render --check` move
+on without planning or rendering it. Any doubt (no manifest, another
+generator, a hand-edited file) falls back to rendering and comparing bytes,
+which also names the files that differ.
+
+The generator's digest covers every `.py` file of the package and every file
+under templates/, so a code change in a development checkout invalidates the
+manifests too, not only a version bump.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from catalog_gen import __version__
+
+MANIFEST = ".catalog-gen-manifest.json"
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+
+def _files(root: Path, suffix: str):
+    """Files under root ending in suffix, in a stable order (symlinked folders are not entered)."""
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(names):
+            if name.endswith(suffix):
+                yield Path(folder, name)
+
+
+@lru_cache(maxsize=1)
+def generator_digest() -> str:
+    digest = hashlib.sha256(__version__.encode())
+    templates = (_PACKAGE / "templates").resolve()  # a symlink to the repository's templates/ in a checkout
+    for root, suffix in ((_PACKAGE, ".py"), (templates, "")):
+        for path in _files(root, suffix):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def inputs(data: dict, source: str) -> str:
+    """Fingerprint of what a chart is made from."""
+    text = json.dumps([generator_digest(), source, data], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def manifest(fingerprint: str, files: dict[str, bytes]) -> bytes:
+    """The manifest file for a chart's files (deterministic)."""
+    doc = {
+        "fingerprint": fingerprint,
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
+        "note": "written by catalog-gen render; lets it skip charts whose inputs and files are unchanged",
+    }
+    return (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
+
+
+def unchanged(root: str, fingerprint: str, present: list[str]) -> bool:
+    """True when the chart at `root` (whose files are `present`) was rendered from the same inputs and not edited since."""
+    if MANIFEST not in present:
+        return False
+    try:
+        with open(os.path.join(root, MANIFEST), "rb") as handle:
+            doc = json.loads(handle.read())
+        recorded = doc["files"]
+        if doc["fingerprint"] != fingerprint or set(recorded) != set(present) - {MANIFEST}:
+            return False
+        for name, expected in recorded.items():
+            with open(os.path.join(root, name), "rb") as handle:
+                if hashlib.sha256(handle.read()).hexdigest() != expected:
+                    return False
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+    return True
