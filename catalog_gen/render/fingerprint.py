@@ -10,9 +10,12 @@ on without planning or rendering it. Any doubt (no manifest, another
 generator, a hand-edited file) falls back to rendering and comparing bytes,
 which also names the files that differ.
 
-The generator's digest covers every `.py` file of the package and every file
-under templates/, so a code change in a development checkout invalidates the
-manifests too, not only a version bump.
+The generator's digest covers the code that renders (the package's top-level
+modules and its catalog, plan and render subpackages) and every file under
+templates/, so a code change in a development checkout invalidates the
+manifests too, not only a version bump. A chart whose files are identical but
+for its manifest is not drift (`--check` passes); `render` refreshes the
+manifest so the next run can skip the chart again.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from pathlib import Path
 from catalog_gen import __version__
 
 MANIFEST = ".catalog-gen-manifest.json"
+# What charts are made by: these subpackages (and the package's top-level modules), not the
+# router, smoke or lint code, whose changes cannot change a chart.
+RENDERING_PACKAGES = ("catalog", "plan", "render")
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -42,10 +48,12 @@ def _files(root: Path, suffix: str):
 def generator_digest() -> str:
     digest = hashlib.sha256(__version__.encode())
     templates = (_PACKAGE / "templates").resolve()  # a symlink to the repository's templates/ in a checkout
-    for root, suffix in ((_PACKAGE, ".py"), (templates, "")):
-        for path in _files(root, suffix):
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    sources = [(_PACKAGE, path) for path in sorted(_PACKAGE.glob("*.py"))]
+    sources += [(_PACKAGE, path) for package in RENDERING_PACKAGES for path in _files(_PACKAGE / package, ".py")]
+    sources += [(templates, path) for path in _files(templates, "")]
+    for root, path in sources:
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
 

@@ -127,8 +127,8 @@ class _Task:
         files = chart_files(plan)
         files[fingerprint.MANIFEST] = fingerprint.manifest(inputs, files)
         drift = write.chart_drift(self.guard, plan.chart_dir, files, self.want_diff)
-        if drift is None:
-            return None
+        if drift is None or (drift.files == [fingerprint.MANIFEST] and not self.want_files):
+            return None  # identical, or identical but for the manifest: not drift (render refreshes it)
         return drift, files if self.want_files else None
 
 

@@ -84,10 +84,29 @@ def test_a_new_generator_renders_everything_again(tmp_path, monkeypatch):
     assert result.written == ["dev/alpha", "dev/beta"]  # only the manifests differ, and they are rewritten
 
 
-def test_the_generator_digest_covers_code_and_templates():
+def test_a_new_generator_with_the_same_output_is_not_drift(tmp_path, monkeypatch):
+    catalog = catalog_of(tmp_path)
+    render_catalog([catalog], tmp_path / "charts", jobs=1)
+    monkeypatch.setattr(fingerprint, "generator_digest", lambda: "a refactored generator")
+    assert render_catalog([catalog], tmp_path / "charts", check=True, jobs=1).drift == []
+
+
+def test_the_generator_digest_covers_rendering_code_and_templates(tmp_path, monkeypatch):
+    fingerprint.generator_digest.cache_clear()
     first = fingerprint.generator_digest()
     assert len(first) == 64 and first == fingerprint.generator_digest()
-    names = {p.name for p in fingerprint._files(fingerprint._PACKAGE, ".py")}
-    assert {"plan.py", "chart.py", "fingerprint.py"} <= names
-    templates = {p.name for p in fingerprint._files((fingerprint._PACKAGE / "templates").resolve(), "")}
-    assert {"deployment.yaml", "pull-models.sh", "Chart.yaml.j2"} <= templates
+    package = tmp_path / "catalog_gen"
+    for name in ("catalog", "plan", "render", "router", "templates"):
+        (package / name).mkdir(parents=True)
+    for path in ("__init__.py", "catalog/model.py", "plan/plan.py", "render/chart.py", "router/app.py", "templates/a.yaml"):
+        (package / path).write_text("one")
+    monkeypatch.setattr(fingerprint, "_PACKAGE", package)
+    digests = []
+    for path in ("router/app.py", "plan/plan.py", "templates/a.yaml", "__init__.py"):
+        fingerprint.generator_digest.cache_clear()
+        before = fingerprint.generator_digest()
+        (package / path).write_text((package / path).read_text() + " more")
+        fingerprint.generator_digest.cache_clear()
+        digests.append(fingerprint.generator_digest() != before)
+    fingerprint.generator_digest.cache_clear()
+    assert digests == [False, True, True, True]  # the router's code does not make charts
