@@ -26,11 +26,12 @@ def _write_output(text: str, output: str | None) -> None:
         sys.stdout.write(text)
 
 
-def _report(findings, fmt: str, tool: str, files: int, output: str | None) -> int:
+def _report(findings, fmt: str, tool: str, files: int, output: str | None, checked: str = "file") -> int:
     from catalog_gen import report
 
     color = fmt == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    ctx = report.ReportContext(tool=tool, files_checked=files, color=color, sarif_hint=os.environ.get("CATALOG_GEN_SARIF", ""))
+    ctx = report.ReportContext(tool=tool, files_checked=files, color=color, sarif_hint=os.environ.get("CATALOG_GEN_SARIF", ""),
+                               checked=checked)
     _write_output(report.render(findings, fmt, ctx), output)
     return EXIT_FINDINGS if has_errors(findings) else EXIT_OK
 
@@ -243,7 +244,7 @@ def _run_lint(args: argparse.Namespace) -> int:
         require_schemas=args.require_schemas,
         jobs=args.jobs,
     )
-    return _report(result.findings, args.format, "lint", result.charts_checked, args.output)
+    return _report(result.findings, args.format, "lint", result.charts_checked, args.output, checked="chart")
 
 
 def _add_checks_args(p: argparse.ArgumentParser) -> None:

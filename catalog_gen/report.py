@@ -23,9 +23,10 @@ GITHUB_ANNOTATION_CAP = 10  # GitHub shows at most 10 annotations per severity p
 @dataclasses.dataclass(frozen=True)
 class ReportContext:
     tool: str  # "validate", "lint", "ci"
-    files_checked: int
+    files_checked: int  # leaves, or charts for lint (see `checked`)
     color: bool = False
-    sarif_hint: str = ""  # where the SARIF report is, for the GitHub cap message
+    sarif_hint: str = ""
+    checked: str = "file"  # what was checked: "file" (leaves) or "chart" (lint)  # where the SARIF report is, for the GitHub cap message
 
 
 def summary(findings: list[Finding], ctx: ReportContext) -> dict:
@@ -63,7 +64,7 @@ def write_text(findings: list[Finding], ctx: ReportContext) -> str:
         if f.hint:
             lines.append(f"    hint: {f.hint}")
     s = summary(findings, ctx)
-    noun = "file" if s["files"] == 1 else "files"
+    noun = ctx.checked if s["files"] == 1 else ctx.checked + "s"
     lines.append(f"{ctx.tool}: {s['files']} {noun} checked, {s['errors']} error(s), {s['warnings']} warning(s)")
     return "\n".join(lines) + "\n"
 
@@ -103,7 +104,7 @@ def write_github(findings: list[Finding], ctx: ReportContext) -> str:
         more = ", ".join(f"{n} more {k}(s)" for k, n in sorted(hidden.items()))
         where = f"; see the SARIF report {ctx.sarif_hint}" if ctx.sarif_hint else "; use --format sarif for all of them"
         lines.append(f"{ctx.tool}: {more} not annotated (GitHub shows {GITHUB_ANNOTATION_CAP} per severity){where}")
-    lines.append(f"{ctx.tool}: {s['files']} file(s) checked, {s['errors']} error(s), {s['warnings']} warning(s)")
+    lines.append(f"{ctx.tool}: {s['files']} {ctx.checked}(s) checked, {s['errors']} error(s), {s['warnings']} warning(s)")
     return "\n".join(lines) + "\n"
 
 

@@ -75,7 +75,7 @@ def test_folders_of_charts_at_any_depth(tmp_path, capsys):
     for env in ("dev", "prod"):
         shutil.copytree(GOOD, tmp_path / "charts" / env / "ollama-phi")
     assert main(["lint", str(tmp_path / "charts"), *CRDS]) == 0
-    assert "lint: 2 files checked" in capsys.readouterr().out
+    assert "lint: 2 charts checked" in capsys.readouterr().out
 
 
 def test_usage_errors_exit_2(tmp_path, capsys, monkeypatch):
