@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from json.encoder import encode_basestring
-from pathlib import Path
 
 from catalog_gen import __version__
 from catalog_gen.plan.plan import ChartPlan
@@ -89,7 +88,3 @@ def _shown(value) -> str:
     if type(value) is int:
         return str(value)
     return _ROW_ENCODER.encode(value)
-
-
-def chart_dir_path(out: Path, plan: ChartPlan) -> Path:
-    return out / plan.chart_dir

@@ -128,13 +128,6 @@ def chart_drift(guard: Guard, rel: str, files: dict[str, bytes], want_diff: bool
     return Drift(rel, "changed", names, diff)
 
 
-def compare(out: Path, charts: dict[str, dict[str, bytes]], want_diff: bool) -> list[Drift]:
-    """Charts whose files on disk differ from `charts` (missing, changed, extra files), sorted."""
-    guard = Guard(out)
-    drifts = [chart_drift(guard, rel, files, want_diff) for rel, files in sorted(charts.items())]
-    return [d for d in drifts if d is not None]
-
-
 def _unified(rel: str, names: list[str], old: dict[str, bytes], new: dict[str, bytes]) -> str:
     chunks = []
     for name in names:
@@ -256,19 +249,6 @@ class Staging:
         if target.exists():
             aside.parent.mkdir(parents=True, exist_ok=True)
             os.replace(target, aside)
-
-
-def write_charts(out: Path, charts: dict[str, dict[str, bytes]], prune: list[str]) -> list[str]:
-    """Write changed charts atomically; remove pruned ones. Returns chart dirs written."""
-    recover(out)
-    changed = [d.chart for d in compare(out, charts, want_diff=False)]
-    if not changed and not prune:
-        return []
-    with Staging(out) as staging:
-        for rel in changed:
-            staging.build(rel, charts[rel])
-        staging.commit(changed, prune)
-    return changed
 
 
 def recover(out: Path) -> None:

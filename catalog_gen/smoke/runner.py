@@ -21,7 +21,6 @@ from pathlib import Path
 import httpx
 
 from catalog_gen.catalog.model import OllamaInferenceLoad
-from catalog_gen.errors import InputError
 from catalog_gen.smoke import checks as smoke_checks
 from catalog_gen.smoke import context as smoke_context
 from catalog_gen.smoke.results import CheckResult, SmokeReport, Status, Warmup, summarize

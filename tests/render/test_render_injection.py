@@ -18,7 +18,7 @@ import yaml
 from render_helpers import env_of
 
 from catalog_gen.catalog.model import ModelSpec
-from catalog_gen.errors import CatalogGenError, CatalogInvalid
+from catalog_gen.errors import CatalogInvalid
 from catalog_gen.plan.modelfile import render_modelfile
 from catalog_gen.render.run import render_catalog
 
