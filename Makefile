@@ -19,6 +19,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
+	@# The router's admin-wall test builds a network namespace: it needs iproute2 (and root).
+	@command -v ip >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq iproute2; } \
+		|| echo "warning: iproute2 is missing and cannot be installed; the router's network-namespace test will fail"
 	touch $(VENV)/.installed $@
 
 setup: $(VENV)/.installed
