@@ -18,6 +18,17 @@ from catalog_gen.render.yamltext import string as _string
 _PLAIN_KEY = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 _YAML11_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 
+def _unbounded(pattern: str) -> str:
+    """The pattern with its `{0,N}` repetitions written `*`.
+
+    Helm checks values.schema.json with Go's RE2, which compiles a bounded repetition into N
+    copies: the model-name pattern alone cost 3 ms on every render and lint. The characters stay
+    as strict (what keeps overrides from smuggling anything); the length goes to `maxLength`, and
+    the leaf schema keeps Ollama's exact per-part limits.
+    """
+    return re.sub(r"\{0,[0-9]+\}", "*", pattern)
+
+
 # Values whose keys are free-form (user keys), with the schema of their entries.
 FREE_FORM = {
     "ollama.extraEnv": {"type": "string"},
@@ -30,10 +41,10 @@ OPEN = {"ollama.resources", "pull.resources", "router.resources", "tolerations",
 # Extra constraints, so a `--set` override cannot smuggle what the leaf schema would refuse.
 CONSTRAINTS = {
     "image.repository": {"pattern": patterns.IMAGE_REPOSITORY},
-    "image.tag": {"pattern": patterns.IMAGE_TAG, "not": {"const": "latest"}},
+    "image.tag": {"pattern": _unbounded(patterns.IMAGE_TAG), "maxLength": 128, "not": {"const": "latest"}},
     "image.pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]},
     "router.image.repository": {"pattern": patterns.IMAGE_REPOSITORY},
-    "router.image.tag": {"pattern": patterns.IMAGE_TAG, "not": {"const": "latest"}},
+    "router.image.tag": {"pattern": _unbounded(patterns.IMAGE_TAG), "maxLength": 128, "not": {"const": "latest"}},
     "router.image.pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]},
     "cache.mode": {"enum": ["emptyDir", "pvc", "shared"]},
     "cache.size": {"pattern": patterns.QUANTITY},
@@ -52,7 +63,7 @@ MODEL_ITEM = {
     "additionalProperties": False,
     "required": ["name"],
     "properties": {
-        "name": {"type": "string", "pattern": patterns.MODEL_NAME, "description": "Ollama model name."},
+        "name": {"type": "string", "pattern": _unbounded(patterns.MODEL_NAME), "maxLength": 500, "description": "Ollama model name."},
         "digest": {"type": ["string", "null"], "pattern": patterns.DIGEST, "description": "Digest pin (64 hex) or null."},
         "keepWarm": {"type": "boolean", "description": "Keep the model loaded."},
         "kind": {"enum": ["text", "embedding"], "description": "text or embedding."},

@@ -127,7 +127,7 @@ def test_a_model_name_cannot_carry_them(tmp_path, name):
     assert not out.exists()  # an invalid catalog renders nothing
 
 
-@pytest.mark.parametrize("name", ["x{{ .Release.Name }}", "x$(reboot)", "x\ny"])
+@pytest.mark.parametrize("name", ["x{{ .Release.Name }}", "x$(reboot)", "x\ny", "x" * 501, "x:" + "y" * 499])
 def test_values_schema_refuses_such_a_model_name_from_set(zoo, name):
     """An operator's `--set models[0].name=...` is refused by values.schema.json, which Helm enforces."""
     chart = zoo["plain"]
