@@ -22,7 +22,7 @@ RBAC_HINT = "the smoke Job's ServiceAccount needs get/list on services, pods, po
 
 
 def service_port() -> int:
-    from catalog_gen.plan.plan import SERVICE_PORT
+    from catalog_gen.plan.serving import SERVICE_PORT
 
     return SERVICE_PORT
 

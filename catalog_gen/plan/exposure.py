@@ -1,0 +1,79 @@
+"""Who reaches the service: the route from outside, the NetworkPolicy, disruption and replica bounds."""
+
+from __future__ import annotations
+
+from catalog_gen.plan.context import PlanContext
+
+
+def add_ingress(ctx: PlanContext) -> None:
+    leaf, v = ctx.leaf, ctx.values
+    ingress = leaf.ingress
+    gateway = ingress.gateway
+    v.section("ingress", "External access through Gateway API (or a plain Ingress).")
+    v.put("ingress.enabled", ingress.enabled, "Expose the service outside the cluster.")
+    v.put("ingress.api", ingress.api, "gateway (HTTPRoute) or ingress.")
+    v.put("ingress.host", ingress.host or "", "Host name.")
+    v.put("ingress.paths", list(ingress.paths), "Path prefixes routed to the service.")
+    v.put("ingress.requestTimeout", ingress.request_timeout, "Route timeout, long enough for streamed answers.")
+    v.section("ingress.gateway", "The Gateway the route attaches to.")
+    v.put("ingress.gateway.create", gateway is None, "Create a Gateway for this service (else attach to an existing one).")
+    v.put("ingress.gateway.className", ingress.gateway_class_name, "GatewayClass of the created Gateway.")
+    v.put("ingress.gateway.name", gateway.name if gateway else "", "Existing Gateway to attach to.")
+    v.put("ingress.gateway.namespace", (gateway.namespace or "") if gateway else "", "Namespace of the existing Gateway.")
+    v.put("ingress.gateway.sectionName", (gateway.section_name or "") if gateway else "", "Listener of the existing Gateway.")
+    v.section("ingress.tls", "TLS through cert-manager.")
+    v.put("ingress.tls.enabled", ingress.tls.enabled, "HTTPS with a cert-manager Certificate.")
+    v.put("ingress.tls.issuer", ingress.tls.issuer or "", "cert-manager issuer.")
+    v.put("ingress.tls.issuerKind", ingress.tls.issuer_kind, "ClusterIssuer or Issuer.")
+    v.put("ingress.ingressClassName", ingress.ingress_class_name or "", "IngressClass (api ingress).")
+    if not ingress.enabled:
+        ctx.decide("ingress", "none", "ingress.enabled is false: reachable inside the cluster only")
+    elif ingress.api == "ingress":
+        ctx.decide("ingress", f"Ingress {ingress.host}{' with TLS' if ingress.tls.enabled else ''}",
+                   "api: ingress, for clusters without Gateway API")
+    else:
+        attach = (f"existing Gateway {gateway.namespace or leaf.namespace}/{gateway.name}"
+                  f"{'/' + gateway.section_name if gateway.section_name else ''}") if gateway \
+            else f"a Gateway of class {ingress.gateway_class_name} made by the chart"
+        ctx.decide("ingress", f"HTTPRoute {ingress.host} on {attach}, timeout {ingress.request_timeout}"
+                   f"{', HTTPS with a cert-manager Certificate' if ingress.tls.enabled and not gateway else ''}",
+                   "Gateway API v1; backendRefs written in full so Argo CD sees no drift")
+
+
+def add_network_policy(ctx: PlanContext) -> None:
+    leaf, v = ctx.leaf, ctx.values
+    ingress = leaf.ingress
+    gateway = ingress.gateway
+    allow = list(ingress.allow_from_namespaces)
+    if not allow and ingress.enabled:
+        allow = [(gateway.namespace or leaf.namespace) if gateway else leaf.namespace]
+    v.section("networkPolicy", "NetworkPolicy of the service port.")
+    v.put("networkPolicy.enabled", True, "Admit traffic to the service port only from the listed namespaces and this one.")
+    v.put("networkPolicy.allowFromNamespaces", sorted(set(allow)), "Namespaces allowed in (the gateway's by default).")
+    ctx.decide("security", f"NetworkPolicy: service port from {', '.join(sorted(set(allow))) or 'no other namespace'} "
+               f"and this namespace; Ollama as {'root (ollama.runAsRoot)' if leaf.ollama.run_as_root else 'uid 1000'}",
+               "every container: no privilege escalation, no capabilities, RuntimeDefault seccomp, "
+               "read-only root file system; no service-account token in serving pods")
+
+
+def most_replicas(ctx: PlanContext) -> int:
+    auto = ctx.leaf.autoscaling
+    return auto.max_replicas if auto.enabled else ctx.leaf.container.replicas
+
+
+def add_disruption_budget(ctx: PlanContext) -> None:
+    v, most = ctx.values, most_replicas(ctx)
+    v.section("podDisruptionBudget", "PodDisruptionBudget.")
+    v.put("podDisruptionBudget.enabled", most > 1, "PodDisruptionBudget (when more than one replica).")
+    v.put("podDisruptionBudget.maxUnavailable", 1, "Pods that may be disrupted at once.")
+    ctx.decide("pdb", "maxUnavailable 1" if most > 1 else "none",
+               f"up to {most} replica(s)" + ("" if most > 1 else ": a budget would block node drains"))
+
+
+def add_autoscaling(ctx: PlanContext) -> None:
+    auto, v = ctx.leaf.autoscaling, ctx.values
+    v.section("autoscaling", "Scaling on the router's queue depth.")
+    v.put("autoscaling.enabled", auto.enabled, "Scale on queue depth (KEDA or HPA).")
+    v.put("autoscaling.minReplicas", auto.min_replicas, "Fewest replicas.")
+    v.put("autoscaling.maxReplicas", auto.max_replicas, "Most replicas.")
+    v.put("autoscaling.targetQueueDepth", auto.target_queue_depth, "Queue depth per replica that triggers a scale-up.")

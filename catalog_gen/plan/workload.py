@@ -1,0 +1,113 @@
+"""The pods: image, models, Ollama processes, pulls and the model cache.
+
+Leaf data lands in values only; the Go templates read `.Values` and nothing else.
+"""
+
+from __future__ import annotations
+
+from catalog_gen.plan import probes
+from catalog_gen.plan.context import PlanContext
+from catalog_gen.plan.modelfile import render_modelfile
+
+OLLAMA_BASE_PORT = 11434
+
+
+def add_identity(ctx: PlanContext) -> None:
+    leaf, v = ctx.leaf, ctx.values
+    v.put("serviceCatalog", leaf.service_catalog, "Catalog group of the service (label app.kubernetes.io/part-of).")
+    v.put("environment", leaf.environment, "Environment this chart was rendered for.")
+    v.put("fullnameOverride", "", "Name of every object; default the release name (at most 40 characters are used).")
+    v.put("replicaCount", leaf.container.replicas, "Pod replicas (ignored when autoscaling is enabled).")
+
+
+def add_image(ctx: PlanContext) -> None:
+    leaf, v = ctx.leaf, ctx.values
+    v.section("image", "The Ollama image, pinned (never `latest`).")
+    v.put("image.repository", leaf.ollama.image, "Ollama image repository.")
+    v.put("image.tag", leaf.ollama.version, "Ollama image tag; also the chart's appVersion.")
+    v.put("image.pullPolicy", "IfNotPresent", "Image pull policy.")
+
+
+def add_models(ctx: PlanContext) -> None:
+    models = [
+        {
+            "name": spec.name,
+            "digest": spec.digest,
+            "keepWarm": spec.keep_warm,
+            "kind": spec.kind,
+            "insecure": spec.insecure,
+            "modelfile": render_modelfile(spec) if spec.modelfile else "",
+        }
+        for spec in ctx.leaf.model_specs
+    ]
+    ctx.values.put("models", models, "Models served: name, digest pin (64 hex or null), keepWarm, kind (text|embedding), "
+                   "insecure (plain-HTTP registry) and the Modelfile of a custom model (empty for pulled models).")
+
+
+def add_ollama(ctx: PlanContext) -> None:
+    leaf, v, sizing = ctx.leaf, ctx.values, ctx.sizing
+    processes = leaf.ollama.processes
+    v.section("ollama", "The Ollama server processes (one per GPU, each on its own port).")
+    v.put("ollama.processes", processes, "Ollama processes (containers) per pod.")
+    v.put("ollama.basePort", OLLAMA_BASE_PORT, "Port of the first process; process i listens on basePort+i.")
+    v.put("ollama.numParallel", sizing.num_parallel, "OLLAMA_NUM_PARALLEL: parallel requests per loaded model.")
+    v.put("ollama.contextLength", sizing.context_length, "OLLAMA_CONTEXT_LENGTH: context window per request.")
+    v.put("ollama.keepAlive", leaf.ollama.keep_alive, "OLLAMA_KEEP_ALIVE; negative keeps models loaded (the router unloads idle ones).")
+    v.put("ollama.flashAttention", leaf.ollama.flash_attention, "OLLAMA_FLASH_ATTENTION.")
+    v.put("ollama.maxLoadedModels", max(len(leaf.model_specs), 1),
+          "OLLAMA_MAX_LOADED_MODELS: every model of the leaf may stay loaded.")
+    v.put("ollama.runAsRoot", leaf.ollama.run_as_root, "Run Ollama as root (only for images that need it).")
+    v.put("ollama.extraEnv", dict(sorted(leaf.ollama.env.items())), "Extra environment variables of the Ollama containers.")
+    v.put("ollama.resources", {"requests": sizing.requests, "limits": sizing.limits},
+          "Resources of each Ollama container (from the preset; explicit leaf values win).")
+    ctx.decide("ollama", f"{processes} process(es), OLLAMA_NUM_PARALLEL={sizing.num_parallel}, context {sizing.context_length}",
+               "one process per GPU; parallelism and context from the preset unless the leaf sets them")
+
+
+def pull_deadline_seconds(ctx: PlanContext) -> int:
+    return probes.pull_job_deadline_seconds(ctx.sizing.models_disk_bytes)
+
+
+def add_pull(ctx: PlanContext) -> None:
+    v, sizing, mode = ctx.values, ctx.sizing, ctx.leaf.cache.mode
+    deadline = pull_deadline_seconds(ctx)
+    v.section("pull", "Model pulls in the init container (or the loader Job for a shared cache).")
+    v.put("pull.serverDeadlineSeconds", 60, "Deadline for the temporary `ollama serve` to answer.")
+    v.put("pull.attemptTimeoutSeconds", probes.pull_attempt_timeout_seconds(sizing.models_disk_bytes),
+          "Timeout of one pull attempt (a stalled pull is retried).")
+    v.put("pull.retries", 4, "Retries of a model's pull after its first attempt.")
+    v.put("pull.backoffSeconds", 5, "First wait between attempts; doubles each time.")
+    v.put("pull.jobBackoffLimit", 2, "Retries of the loader Job (shared cache).")
+    v.put("pull.jobDeadlineSeconds", deadline, "Deadline of the loader Job (shared cache).")
+    v.put("pull.resources", {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}},
+          "Resources of the pull/wait container.")
+    pull = v.get("pull")
+    writer = "a loader Job (the one writer of the shared claim); serving pods wait for its models" if mode == "shared" \
+        else "an init container of each pod, before Ollama serves"
+    ctx.decide("pull", f"by {writer}; {pull['attemptTimeoutSeconds']}s per attempt, "
+               f"{pull['retries']} retries, backoff from {pull['backoffSeconds']}s doubling",
+               f"{sizing.models_disk_bytes / 10**9:.1f} GB to download at {probes.NETWORK_BYTES_PER_SECOND // 10**6} MB/s "
+               "at worst, plus slack" + (f"; the loader Job and the waiting pods give up after {deadline}s"
+                                         if mode == "shared" else ""))
+
+
+def add_cache(ctx: PlanContext) -> None:
+    leaf, v, sizing = ctx.leaf, ctx.values, ctx.sizing
+    mode = leaf.cache.mode
+    v.section("cache", "The model cache volume.")
+    v.put("cache.mode", mode, "emptyDir (per pod), pvc (one ReadWriteOnce claim) or shared (one ReadWriteMany claim, one writer).")
+    v.put("cache.size", sizing.cache_size, "Size of the cache: the models on disk plus headroom.")
+    v.put("cache.storageClass", leaf.cache.storage_class or "", "StorageClass of the claim (empty: the cluster default).")
+    v.put("cache.existingClaim", leaf.cache.existing_claim or "", "Use this existing claim instead of creating one.")
+    v.put("cache.waitDeadlineSeconds", pull_deadline_seconds(ctx), "Shared cache: how long serving pods wait for the loader Job's models.")
+    ctx.decide("cache", f"{mode}, {sizing.cache_size}", "leaf size" if leaf.cache.size is not None else
+               f"models need {sizing.models_disk_bytes / 2**30:.1f} GiB on disk, plus headroom")
+
+
+def add_placement(ctx: PlanContext) -> None:
+    v, sizing = ctx.values, ctx.sizing
+    v.put("nodeSelector", dict(sorted(sizing.node_selector.items())),
+          "Node selector (GPU product from the leaf, plus extra labels).")
+    v.put("tolerations", list(sizing.tolerations), "Tolerations (GPU taints).")
+    v.put("podAnnotations", {}, "Extra pod annotations.")
+    v.put("terminationGracePeriodSeconds", 45, "Time for the router to drain on shutdown.")
