@@ -12,18 +12,38 @@ import sys
 from pathlib import Path
 
 from catalog_gen import __version__
-from catalog_gen.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CatalogGenError, has_errors
+from catalog_gen.errors import (EXIT_FINDINGS, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, CatalogGenError, Terminated,
+                               has_errors)
 
 FORMATS = ("text", "json", "github", "junit", "sarif")
 
 
 def _write_output(text: str, output: str | None) -> None:
+    """A report to stdout or to a file (mode 0666 less the umask, written atomically); always ends with a newline."""
+    if text and not text.endswith("\n"):
+        text += "\n"
     if output:
-        from catalog_gen.fsutil import atomic_write_text
+        from catalog_gen.fsutil import write_report
 
-        atomic_write_text(Path(output), text)
+        write_report(output, text)
     else:
         sys.stdout.write(text)
+
+
+def _progress(args: argparse.Namespace):
+    """The progress display of a long command (a bar on a terminal, a line every few seconds in logs, nothing with --quiet)."""
+    from catalog_gen.progress_display import Display
+
+    return Display(args.command, quiet=getattr(args, "quiet", False))
+
+
+def _add_quiet(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", "-q", action="store_true", help="show no progress (a bar on a terminal, a line every few seconds in logs)")
+
+
+def _add_lock_timeout(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lock-timeout", type=float, default=0.0, metavar="S",
+                   help="seconds to wait when another run holds the output folder's lock (default: 0, exit 2 at once)")
 
 
 def _report(findings, fmt: str, tool: str, files: int, output: str | None, checked: str = "file") -> int:
@@ -77,6 +97,8 @@ def _add_render_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 naming each chart that differs")
     p.add_argument("--diff", action="store_true", help="with --check: show a unified diff")
     p.add_argument("--prune", action="store_true", help="remove generated charts whose leaf is gone")
+    _add_lock_timeout(p)
+    _add_quiet(p)
 
 
 def _run_render(args: argparse.Namespace) -> int:
@@ -86,22 +108,24 @@ def _run_render(args: argparse.Namespace) -> int:
     if args.diff and not args.check:
         raise CatalogGenError("--diff goes with --check", hint="run `catalog-gen render --check --diff`")
     out = Path(args.out)
-    previous = _sigterm_interrupts()  # CI cancels with SIGTERM: undo the swap as for Ctrl-C
+    if out.exists() and not out.is_dir():
+        raise CatalogGenError(f"--out {out}: is a file, not a folder", hint="name the folder the charts go to (default: charts/)")
+    if args.lock_timeout < 0:
+        raise CatalogGenError(f"--lock-timeout must be a number of seconds >= 0, not {args.lock_timeout:g}")
     try:
-        result = render_catalog([Path(p) for p in args.paths], out, check=args.check, diff=args.diff, prune=args.prune)
+        with _progress(args) as progress:
+            result = render_catalog([Path(p) for p in args.paths], out, check=args.check, diff=args.diff, prune=args.prune,
+                                    lock_timeout=args.lock_timeout, progress=progress)
     except CatalogInvalid as invalid:
         _report(invalid.findings, "text", "validate", 0, None)
         print(f"catalog-gen render: {invalid}", file=sys.stderr)
         return EXIT_FINDINGS
-    finally:
-        if previous is not None:
-            import signal
-
-            signal.signal(signal.SIGTERM, previous)
     if args.check:
         for drift in result.drift:
             detail = f" ({', '.join(drift.files[:5])}{', ...' if len(drift.files) > 5 else ''})" if drift.files else ""
-            hint = "leaf is gone; run `catalog-gen render --prune`" if drift.status == "stale" else "run `catalog-gen render`"
+            hint = {"stale": "leaf is gone; run `catalog-gen render --prune`",
+                    "interrupted": "a render was killed here; run `catalog-gen render` to repair the folder"}.get(
+                drift.status, "run `catalog-gen render`")
             print(f"{out / drift.chart}: {drift.status}{detail}; {hint}")
             if drift.diff:
                 sys.stdout.write(drift.diff)
@@ -113,20 +137,6 @@ def _run_render(args: argparse.Namespace) -> int:
         print(f"pruned {out / rel}")
     print(f"render: {len(result.charts)} chart(s), {len(result.written)} written, {len(result.pruned)} pruned")
     return EXIT_OK
-
-
-def _sigterm_interrupts():
-    """Make SIGTERM raise KeyboardInterrupt (main thread only); return the previous handler, or None."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    return signal.signal(signal.SIGTERM, interrupt)
 
 
 def _add_plan_args(p: argparse.ArgumentParser) -> None:
@@ -176,6 +186,8 @@ def _add_ci_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--require-schemas", action="store_true", help="a kind with no schema is an error")
     p.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
     p.add_argument("--output", "-o", help="write the report to this file instead of stdout")
+    _add_lock_timeout(p)
+    _add_quiet(p)
 
 
 def _run_ci(args: argparse.Namespace) -> int:
@@ -189,19 +201,25 @@ def _run_ci(args: argparse.Namespace) -> int:
     validation = validate_paths([catalog])
     findings = list(validation.findings)
     files = validation.files_checked
-    if not has_errors(findings):
-        rendered = render_catalog([catalog], charts, check=True, prune=True)
-        for drift in rendered.drift:
-            chart = charts / drift.chart
-            what = {"missing": "is missing", "changed": f"differs from its leaf ({', '.join(drift.files[:5])})",
-                    "stale": "has no leaf any more"}[drift.status]
-            fix = "run `catalog-gen render --prune` and commit charts/" if drift.status == "stale" else "run `catalog-gen render` and commit charts/"
-            findings.append(Finding(str(chart / "Chart.yaml"), 0, 0, "", "render.drift", Severity.ERROR, f"chart {chart} {what}", fix))
-    if charts.is_dir():
-        linted = lint_charts([charts], kube_version=args.kube_version, crd_dirs=[Path(d) for d in args.crds],
-                             require_schemas=args.require_schemas)
-        findings.extend(linted.findings)
-        files += linted.charts_checked
+    with _progress(args) as progress:
+        if not has_errors(findings):
+            rendered = render_catalog([catalog], charts, check=True, prune=True, lock_timeout=args.lock_timeout, progress=progress)
+            for drift in rendered.drift:
+                chart = charts / drift.chart
+                what = {"missing": "is missing", "changed": f"differs from its leaf ({', '.join(drift.files[:5])})",
+                        "stale": "has no leaf any more",
+                        "interrupted": "is the staging folder of a render that was killed (charts may be missing)"}[drift.status]
+                fix = {"stale": "run `catalog-gen render --prune` and commit charts/",
+                       "interrupted": "run `catalog-gen render` to repair the folder, then commit charts/"}.get(
+                    drift.status, "run `catalog-gen render` and commit charts/")
+                where = str(chart) if drift.status == "interrupted" else str(chart / "Chart.yaml")
+                findings.append(Finding(where, 0, 0, "", "render.drift", Severity.ERROR, f"chart {chart} {what}"
+                                        if drift.status != "interrupted" else f"{chart} {what}", fix))
+        if charts.is_dir():
+            linted = lint_charts([charts], kube_version=args.kube_version, crd_dirs=[Path(d) for d in args.crds],
+                                 require_schemas=args.require_schemas, progress=progress)
+            findings.extend(linted.findings)
+            files += linted.charts_checked
     return _report(findings, args.format, "ci", files, args.output)
 
 
@@ -232,18 +250,21 @@ def _add_lint_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", "-j", type=int, metavar="N", help="processes to lint with (default: CPU count, at most 4)")
     p.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
     p.add_argument("--output", "-o", help="write the report to this file instead of stdout")
+    _add_quiet(p)
 
 
 def _run_lint(args: argparse.Namespace) -> int:
     from catalog_gen.lint import lint_charts
 
-    result = lint_charts(
-        [Path(c) for c in args.charts],
-        kube_version=args.kube_version,
-        crd_dirs=[Path(d) for d in args.crds],
-        require_schemas=args.require_schemas,
-        jobs=args.jobs,
-    )
+    with _progress(args) as progress:
+        result = lint_charts(
+            [Path(c) for c in args.charts],
+            kube_version=args.kube_version,
+            crd_dirs=[Path(d) for d in args.crds],
+            require_schemas=args.require_schemas,
+            jobs=args.jobs,
+            progress=progress,
+        )
     return _report(result.findings, args.format, "lint", result.charts_checked, args.output, checked="chart")
 
 
@@ -323,6 +344,7 @@ def _add_smoke_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, help="seconds for one request (default: the leaf's smoke.timeoutSeconds)")
     p.add_argument("--warmup", type=float, help="seconds to wait for the service to become ready (default: smoke.warmupSeconds)")
     p.add_argument("--api-key-file", help="file holding the API key to send (default: $CATALOG_GEN_API_KEY)")
+    _add_quiet(p)
 
 
 def _run_smoke(args: argparse.Namespace) -> int:
@@ -345,7 +367,8 @@ def _run_smoke(args: argparse.Namespace) -> int:
         warmup=args.warmup,
         api_key_file=Path(args.api_key_file) if args.api_key_file else None,
     )
-    reports = run_request(request)
+    with _progress(args) as progress:
+        reports = run_request(request, progress=progress)
     _write_output(report.render(reports, args.format), args.output)
     return max(r.exit_code for r in reports)
 
@@ -424,6 +447,104 @@ def _run_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- pin / mirror (registry helper owns this section) -----------------------------------------
+
+
+def _add_pin_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", default=["catalog"], help="leaf files or catalog folders (default: catalog/)")
+    p.add_argument("--update", action="store_true", help="re-resolve every model, pinned or not, and write the new digests")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 naming every pinned tag that moved, 2 when a registry cannot be reached")
+    p.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    p.add_argument("--output", "-o", help="write the report to this file instead of stdout")
+
+
+def _registry_leaves(paths: list[str], tool: str):
+    """Targets of the valid leaves under `paths`; None (after reporting) when the catalog has errors."""
+    from catalog_gen.catalog.validate import validate_paths
+    from catalog_gen.registry.targets import collect
+
+    result = validate_paths([Path(p) for p in paths])
+    if has_errors(result.findings):
+        _report(result.findings, "text", "validate", result.files_checked, None)
+        print(f"catalog-gen {tool}: the catalog has errors; fix them first (nothing was changed)", file=sys.stderr)
+        return None, result.files_checked
+    return collect(result.leaves), result.files_checked
+
+
+def _run_pin(args: argparse.Namespace) -> int:
+    from catalog_gen.registry.pin import run_pin
+
+    if args.check and args.update:
+        raise CatalogGenError("--check and --update do not go together", hint="`pin --check` compares, `pin --update` writes")
+    targets, files = _registry_leaves(args.paths, "pin")
+    if targets is None:
+        return EXIT_FINDINGS
+    outcome = run_pin(targets, update=args.update, check=args.check)
+    _report(outcome.findings, args.format, "pin --check" if args.check else "pin", files, args.output)
+    if args.format == "text" and not args.output:
+        for path in outcome.files_written:
+            print(f"wrote {path}")
+    return outcome.exit_code
+
+
+def _add_mirror_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="leaf files or catalog folders whose models to copy")
+    p.add_argument("--to", required=True, metavar="REGISTRY", help="internal registry host[:port] (no scheme), e.g. registry.internal:5000")
+    p.add_argument("--insecure", action="store_true", help="talk to --to over plain HTTP")
+    p.add_argument("--spool", metavar="DIR", help="folder for blobs in transit; an interrupted copy resumes from it "
+                   "(default: $XDG_CACHE_HOME/catalog-gen/blobs)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+
+
+def _run_mirror(args: argparse.Namespace) -> int:
+    import time
+
+    from catalog_gen.errors import UsageError
+    from catalog_gen.registry.names import BadName, check_host
+    from catalog_gen.registry.plan_mirror import jobs_for, run_mirror
+
+    try:
+        to = check_host(args.to)
+    except BadName as exc:
+        raise UsageError(f"--to {args.to}: {exc}", hint="e.g. --to registry.internal:5000 (add --insecure for plain HTTP)") from exc
+    spool = Path(args.spool) if args.spool else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "catalog-gen" / "blobs"
+    targets, _ = _registry_leaves(args.paths, "mirror")
+    if targets is None:
+        return EXIT_FINDINGS
+    jobs = jobs_for(targets, to)
+    last = [0.0]
+
+    def progress(event: str, model: str, digest: str, size: int) -> None:
+        if args.quiet:
+            return
+        short = digest[7:19]
+        if event == "manifest":
+            print(f"{model}: manifest {short}", file=sys.stderr)
+        elif event == "skip":
+            print(f"{model}: blob {short} ({size} bytes) already in {to}", file=sys.stderr)
+        elif event == "start":
+            print(f"{model}: blob {short} ({size} bytes) copying", file=sys.stderr)
+        elif event == "bytes" and time.monotonic() - last[0] > 2:
+            last[0] = time.monotonic()
+            print(f"{model}: blob {short} downloading ...", file=sys.stderr)
+        elif event == "done":
+            print(f"{model}: blob {short} copied", file=sys.stderr)
+        elif event == "tag-skip":
+            print(f"{model}: {to} already has this manifest under the tag", file=sys.stderr)
+
+    outcome = run_mirror(jobs, to, insecure=args.insecure, spool=spool, on_event=progress)
+    for r in outcome.results:
+        state = "manifest written" if r.manifest_pushed else "up to date"
+        print(f"{r.model} -> {r.destination}: digest {r.digest}, {r.blobs_copied} blob(s) copied ({r.bytes_copied} bytes), "
+              f"{r.blobs_skipped} already there, {state}")
+    for err in outcome.errors:
+        print(f"catalog-gen mirror: {err}", file=sys.stderr)
+    copied = sum(r.blobs_copied for r in outcome.results)
+    print(f"mirror: {len(outcome.results)} of {len(jobs)} model(s) in {to}, {copied} blob(s) copied, "
+          f"{sum(r.blobs_skipped for r in outcome.results)} skipped, {len(outcome.errors)} failed")
+    return EXIT_USAGE if outcome.errors else EXIT_OK
+
+
 # --- table of subcommands ---------------------------------------------------------------------
 
 COMMANDS = {
@@ -438,6 +559,8 @@ COMMANDS = {
     "smoke": ("run post-deploy smoke checks derived from a leaf against a live service", _add_smoke_args, _run_smoke),
     "new": ("scaffold a new leaf that validates at once (asks on a terminal, flags otherwise)", _add_new_args, _run_new),
     "explain": ("explain a leaf field: meaning, type, default and an example", _add_explain_args, _run_explain),
+    "pin": ("resolve model tags to the digests Ollama will report and write them into the leaves", _add_pin_args, _run_pin),
+    "mirror": ("copy the leaves' models into an internal registry (resumable, digests verified)", _add_mirror_args, _run_mirror),
 }
 
 
@@ -465,14 +588,17 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return EXIT_USAGE
+    previous = _terminate_raises() if args.command != "router" else None  # the router drains on SIGTERM itself
     try:
+        _check_paths(args)
         return args.run(args)
     except CatalogGenError as err:
         print(f"catalog-gen {args.command}: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print(f"catalog-gen {args.command}: interrupted; nothing was changed", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        signal_name = "SIGTERM" if isinstance(stop, Terminated) else "Ctrl-C (SIGINT)"
+        print(f"catalog-gen {args.command}: interrupted by {signal_name}; unfinished work was undone", file=sys.stderr)
+        return EXIT_SIGTERM if isinstance(stop, Terminated) else EXIT_SIGINT
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # a bug of ours: say so plainly, no traceback unless asked
@@ -484,6 +610,37 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate_raises():
+    """SIGTERM (CI cancelling a job) raises Terminated, so cleanup runs as for Ctrl-C; the previous handler, or None."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def terminate(signum, frame):
+        raise Terminated
+
+    return signal.signal(signal.SIGTERM, terminate)
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """Output and --crds paths, checked before any work: a wrong one is a message and exit 2, not a late crash."""
+    from catalog_gen.fsutil import check_output_file
+
+    if getattr(args, "output", None):
+        check_output_file(args.output)
+    for folder in getattr(args, "crds", None) or []:
+        if not Path(folder).is_dir():
+            raise CatalogGenError(f"--crds {folder}: no such folder" if not Path(folder).exists() else f"--crds {folder}: not a folder",
+                                  hint="name a folder that holds CustomResourceDefinition YAML files")
 
 
 if __name__ == "__main__":  # pragma: no cover

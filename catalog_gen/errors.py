@@ -14,9 +14,15 @@ A *finding* is not an exception: checks return findings, the CLI decides what
 they mean for the exit code (1 when any has severity ``error``).
 
 Exit codes, documented in the README:
-    0  clean (warnings allowed)
-    1  findings of severity error / a check failed / drift found
-    2  usage error, unreadable input, internal or tool failure
+    0    clean (warnings allowed)
+    1    findings of severity error / a check failed / drift found
+    2    usage error, unreadable input, output path unusable, output folder locked, internal or tool failure
+    130  stopped by SIGINT (Ctrl-C), 128 + 2 as shells report it
+    143  stopped by SIGTERM (CI cancelling the job), 128 + 15
+
+Stopping by a signal is not a CatalogGenError: SIGINT raises KeyboardInterrupt and
+SIGTERM raises ``Terminated`` (a KeyboardInterrupt, so every cleanup that undoes a
+half-done write runs for both).
 """
 
 from __future__ import annotations
@@ -27,6 +33,12 @@ from enum import Enum
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived; raised by the CLI's handler so cleanup runs as for Ctrl-C (exit 143)."""
 
 
 class Severity(str, Enum):

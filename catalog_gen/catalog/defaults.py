@@ -16,6 +16,7 @@ in ten folders read and merge each defaults file once, not once per leaf.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from catalog_gen.catalog.load import Document, display_path, load_document
@@ -33,7 +34,7 @@ def _chain_of_folder(folder: Path, cwd: Path) -> list[Path]:
     chain: list[Path] = []
     while True:
         candidate = folder / DEFAULTS_NAME
-        if candidate.is_file():
+        if os.path.lexists(candidate) and not candidate.is_dir():  # a FIFO or a symlink out is a finding of load_document
             chain.append(candidate)
         if folder == cwd or (folder / ".git").exists() or folder.parent == folder:
             break

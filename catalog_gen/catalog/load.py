@@ -6,7 +6,8 @@ Decisions:
   the YAML 1.2 core schema, so `yes`, `on` and `no` stay strings and `012`
   stays the integer 12, as Helm and Kubernetes (YAML 1.2 in Go) read them.
 - Everything that can go wrong with a file becomes a Finding with its line and
-  column, never an exception: syntax, duplicate keys, tabs, encoding, size,
+  column, never an exception: a FIFO, device or socket, a symlink out of the
+  catalog (`fsutil.read_regular`: nothing of them is read), syntax, duplicate keys, tabs, encoding, size,
   several documents, empty file, top level not a mapping, unsupported tags,
   merge keys, `.inf`/`.nan` (JSON has neither), alias expansion bombs and
   recursive aliases.
@@ -26,6 +27,7 @@ from pathlib import Path
 import yaml
 
 from catalog_gen.errors import Finding, Severity
+from catalog_gen.fsutil import Refused, read_regular
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 20_000  # after alias expansion; a leaf has ~50
@@ -333,18 +335,34 @@ def _syntax_finding(text: str, display: str, exc: yaml.YAMLError) -> Finding:
     return Finding(display, 0, 0, "", "yaml.syntax", Severity.ERROR, f"YAML error: {exc}", "fix the YAML syntax")
 
 
-def load_document(path: Path, display: str | None = None) -> tuple[Document | None, list[Finding]]:
-    """Read one YAML file. Returns the document (None when unusable) and findings."""
+def catalog_root(path: Path) -> Path:
+    """The folder a leaf may not leave through a symlink: the nearest folder above it holding `.git`,
+    else the working directory when the leaf is beneath it, else the leaf's own folder."""
+    absolute = Path(os.path.abspath(path))
+    cwd = Path(os.getcwd())
+    for folder in absolute.parents:
+        if (folder / ".git").exists():
+            return folder
+        if folder == cwd:
+            return cwd
+    return absolute.parent
+
+
+def load_document(path: Path, display: str | None = None, root: Path | None = None) -> tuple[Document | None, list[Finding]]:
+    """Read one YAML file. Returns the document (None when unusable) and findings.
+
+    Only a regular file of at most MAX_FILE_BYTES is read (the limit holds while reading);
+    a FIFO, device or socket, or a symlink out of `root` (default: `catalog_root`), is a finding.
+    """
     display = display or display_path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
+        raw = read_regular(path, MAX_FILE_BYTES, root=root if root is not None else catalog_root(path))
+    except Refused as refused:
+        if refused.code == "io.too-large":
             return None, [Finding(display, 0, 0, "", "yaml.too-large", Severity.ERROR,
-                                  f"the file is {size} bytes, more than the {MAX_FILE_BYTES} allowed",
+                                  f"the file is larger than the {MAX_FILE_BYTES} bytes allowed",
                                   "a leaf is a few dozen lines; split the file or remove generated content")]
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, [Finding(display, 0, 0, "", "io.read", Severity.ERROR, f"cannot read the file: {exc.strerror}", "check the path and its permissions")]
+        return None, [Finding(display, 0, 0, "", refused.code, Severity.ERROR, refused.message, refused.hint)]
     text, findings = _decode(raw, display)
     if text is None:
         return None, findings

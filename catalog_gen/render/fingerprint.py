@@ -27,8 +27,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from catalog_gen import __version__
+from catalog_gen.fsutil import read_plain
 
 MANIFEST = ".catalog-gen-manifest.json"
+MAX_MANIFEST = 16 << 20
+MAX_FILE = 64 << 20
 # What charts are made by: these subpackages (and the package's top-level modules), not the
 # router, smoke or lint code, whose changes cannot change a chart.
 RENDERING_PACKAGES = ("catalog", "plan", "render")
@@ -78,15 +81,15 @@ def unchanged(root: str, fingerprint: str, present: list[str]) -> bool:
     if MANIFEST not in present:
         return False
     try:
-        with open(os.path.join(root, MANIFEST), "rb") as handle:
-            doc = json.loads(handle.read())
+        raw = read_plain(os.path.join(root, MANIFEST), MAX_MANIFEST)
+        doc = json.loads(raw if raw is not None else b"")
         recorded = doc["files"]
         if doc["fingerprint"] != fingerprint or set(recorded) != set(present) - {MANIFEST}:
             return False
         for name, expected in recorded.items():
-            with open(os.path.join(root, name), "rb") as handle:
-                if hashlib.sha256(handle.read()).hexdigest() != expected:
-                    return False
+            data = read_plain(os.path.join(root, name), MAX_FILE)  # regular files only: a FIFO or symlink is a change
+            if data is None or hashlib.sha256(data).hexdigest() != expected:
+                return False
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
     return True

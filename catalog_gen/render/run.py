@@ -11,6 +11,7 @@ validated leaves and send back only what differs. The output does not depend
 on the number of workers: each chart is a pure function of its leaf. A
 process that already runs other threads (Go's, once helm-python-sdk is
 imported) renders in one process unless told otherwise: forking it is unsafe.
+Workers die with this process however it ends (``proc.die_with_parent``).
 
 Leaf paths shown in the charts (`catalog-gen.io/source-leaf`) are relative to
 the output folder's parent, normally the repository root holding `catalog/`
@@ -33,6 +34,8 @@ from catalog_gen.catalog.model import OllamaInferenceLoad
 from catalog_gen.catalog.validate import Leaf, validate_paths
 from catalog_gen.errors import CatalogGenError, CatalogInvalid, Finding, UsageError, has_errors
 from catalog_gen.plan.plan import ChartPlan, build_plan
+from catalog_gen.proc import die_with_parent
+from catalog_gen.progress import Progress, Tick, report
 from catalog_gen.render import fingerprint, gitops, write
 from catalog_gen.render.chart import chart_files
 
@@ -73,9 +76,25 @@ def plan_leaves(paths: list[Path], base: Path | None = None) -> tuple[list[Chart
 
 
 def render_catalog(paths: list[Path], out: Path, *, check: bool = False, diff: bool = False, prune: bool = False,
-                   jobs: int | None = None) -> RenderResult:
+                   jobs: int | None = None, lock_timeout: float = 0.0, progress: Progress | None = None) -> RenderResult:
+    """Validate, then (holding the output folder's lock) repair what a killed run left, and render, check or prune.
+
+    ``progress`` hears about each leaf done (and about waiting for the lock); nothing is printed.
+    """
     leaves, findings = valid_leaves(paths)
     workers = _workers(len(leaves), jobs)  # before anything is written: CATALOG_GEN_JOBS may be wrong
+
+    def waiting(waited: float, timeout: float, holder: str) -> None:
+        report(progress, Tick(f"waiting for the lock on {out}", waited, timeout, "s", f"held by {holder}"))
+
+    with write.locked(out, write=not check, timeout=lock_timeout, on_wait=waiting):
+        if not check:
+            write.recover(out)  # before anything else: put back what a killed run moved aside
+        return _render_locked(leaves, findings, out, check, diff, prune, workers, progress)
+
+
+def _render_locked(leaves: list[Leaf], findings: list[Finding], out: Path, check: bool, diff: bool, prune: bool,
+                   workers: int, progress: Progress | None) -> RenderResult:
     base = Path(os.path.abspath(out)).parent
     charts = sorted(chart_path(leaf.data) for leaf in leaves)
     stale = []
@@ -85,13 +104,16 @@ def render_catalog(paths: list[Path], out: Path, *, check: bool = False, diff: b
     env_charts, stale = gitops.environment_charts(leaves, out, stale, prune)  # per environment: ApplicationSet...
     charts = sorted(charts + list(env_charts))
     if check:
-        outcomes = _render(leaves, _Task(base, write.Guard(out), want_files=False, want_diff=diff), workers)
+        outcomes = _render(leaves, _Task(base, write.Guard(out), want_files=False, want_diff=diff), workers,
+                           _counter(progress, "checking charts", len(leaves)))
         drift = [d for d, _ in outcomes] + [write.Drift(rel, "stale", []) for rel in stale]
+        drift += [write.Drift(name, "interrupted", []) for name in write.leftover_staging(out)]
         drift += [d for d in (write.chart_drift(write.Guard(out), rel, files, diff) for rel, files in env_charts.items()) if d]
         return RenderResult(findings, charts, [], sorted(drift, key=lambda d: d.chart), [])
     with write.Staging(out) as staging:
         written = []
-        outcomes = _render(leaves, _Task(base, staging.guard, want_files=True, want_diff=False), workers)
+        outcomes = _render(leaves, _Task(base, staging.guard, want_files=True, want_diff=False), workers,
+                           _counter(progress, "rendering charts", len(leaves)))
         try:
             for drift, files in outcomes:  # build phase: nothing visible changes
                 staging.build(drift.chart, files)
@@ -132,26 +154,38 @@ class _Task:
         return drift, files if self.want_files else None
 
 
-def _render(leaves: list[Leaf], task: _Task, workers: int) -> Iterator[Outcome]:
+def _counter(progress: Progress | None, what: str, total: int):
+    """A function to call with the number of leaves done, telling `progress` (or nothing)."""
+    def done(count: int) -> None:
+        report(progress, Tick(what, count, total, "leaf"))
+
+    return done
+
+
+def _render(leaves: list[Leaf], task: _Task, workers: int, done=lambda count: None) -> Iterator[Outcome]:
     """Outcomes of the charts that differ, in leaf order, as they come (workers or this process).
 
     Only this process writes files: file creation from several processes at once costs
     ext4 far more system time than it saves.
     """
     if workers <= 1:
-        for leaf in leaves:
+        for count, leaf in enumerate(leaves, start=1):
             outcome = task.one(leaf)
+            done(count)
             if outcome is not None:
                 yield outcome
         return
     global _SHARED
     _SHARED = (leaves, task)  # inherited by the forked workers; only indices go to them
     step = max(1, len(leaves) // (workers * 8))
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init,
+                               initargs=(os.getpid(),))
     try:
         futures = [pool.submit(_render_slice, start, min(start + step, len(leaves))) for start in range(0, len(leaves), step)]
-        for future in futures:
-            for outcome in future.result():
+        for number, future in enumerate(futures, start=1):
+            outcomes = future.result()
+            done(min(len(leaves), number * step))
+            for outcome in outcomes:
                 if isinstance(outcome, _Failure):
                     outcome.throw()
                 yield outcome
@@ -193,7 +227,8 @@ def _threads() -> int:
 _SHARED: tuple[list[Leaf], _Task] | None = None
 
 
-def _worker_init() -> None:
+def _worker_init(parent_pid: int) -> None:
+    die_with_parent(parent_pid)  # a parent killed outright (SIGKILL) takes its workers with it
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: a terminated worker just ends
 

@@ -8,22 +8,31 @@ at any point, the swap included, leaves the output folder as it was before
 the run (the swap is undone) and removes the staging folder. A run killed
 outright (SIGKILL, power loss) during the swap may leave some charts new and
 the rest old, each whole: the next run puts back any chart that was moved aside
-and not replaced, then deletes the leftover staging folder. Unchanged charts
+and not replaced, then deletes the leftover staging folder, before it writes
+anything else; until then `render --check`, `ci` and `lint` report the leftover
+staging folder. A run holds the output folder's lock (`.catalog-gen.lock`,
+flock, exclusive to write, shared to check) for its whole length, so a second
+run never touches the first one's staging folder: it waits or exits 2 naming
+the holder. Files in charts are read only when they are regular files and not
+symlinks, with a size cap: a FIFO, device or symlink reads as a difference. Unchanged charts
 are not rewritten. Nothing is written outside the output folder: chart paths
 come from validated DNS labels and are checked again here, symlinks included.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import Collection
 
+from catalog_gen import fsutil
 from catalog_gen.errors import UsageError
 from catalog_gen.render import fingerprint
 from catalog_gen.render.chart import ANNOTATION_GENERATOR, ANNOTATION_SOURCE
@@ -64,19 +73,30 @@ def _list_files(folder: str, prefix: str, names: list[str]) -> list[str]:
     return names
 
 
+MAX_READ = 64 << 20  # a chart file larger than this is different from anything we generate
+_READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
 def _read_at_most(path: str, size: int) -> bytes | None:
-    """Up to `size` bytes of a file in one read (all of it when `size` < 0); None when unreadable."""
+    """Up to `size` bytes of a file in one read (at most MAX_READ when `size` < 0); None when unreadable.
+
+    Only a regular file that is not a symlink is read: a FIFO, device or symlink in a chart
+    (none of which we write) reads as None, so it differs, and nothing blocks or grows.
+    """
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, _READ_FLAGS)
     except OSError:
         return None
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
         if size >= 0:
             return os.read(fd, size)  # a regular file reads short only at its end
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
+        chunks, total = [], 0
+        while total <= MAX_READ and (chunk := os.read(fd, 1 << 20)):
             chunks.append(chunk)
-        return b"".join(chunks)
+            total += len(chunk)
+        return b"".join(chunks)[: MAX_READ + 1]
     except OSError:  # e.g. a folder where a file should be
         return None
     finally:
@@ -144,7 +164,8 @@ def generated_charts(out: Path) -> dict[str, str]:
         return found
     for chart_yaml in sorted(out.glob("*/*/Chart.yaml")):
         fields = {}
-        for line in chart_yaml.read_text(encoding="utf-8", errors="replace").splitlines():
+        raw = _read_at_most(str(chart_yaml), 1 << 20) or b""  # not read_text: a symlink to /dev/zero must not grow us
+        for line in raw.decode("utf-8", "replace").splitlines():
             key, _, value = line.strip().partition(":")
             if key in (ANNOTATION_GENERATOR, ANNOTATION_SOURCE):
                 fields[key] = _annotation_value(value.strip())
@@ -249,6 +270,22 @@ class Staging:
         if target.exists():
             aside.parent.mkdir(parents=True, exist_ok=True)
             os.replace(target, aside)
+
+
+def leftover_staging(out: Path) -> list[str]:
+    """Staging folders a killed run left in `out` (relative names); `render --check` and `ci` report them."""
+    if not out.is_dir():
+        return []
+    return sorted(p.name for p in out.glob(TMP_PREFIX + "*"))
+
+
+def locked(out: Path, *, write: bool, timeout: float = 0.0, on_wait=None):
+    """The output folder's lock: exclusive to write (the folder is created first), shared to check."""
+    if write:
+        out.mkdir(parents=True, exist_ok=True)
+    elif not out.is_dir():
+        return contextlib.nullcontext()
+    return fsutil.locked(out, exclusive=write, timeout=timeout, on_wait=on_wait)
 
 
 def recover(out: Path) -> None:
