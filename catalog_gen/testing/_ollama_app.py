@@ -1,8 +1,19 @@
-"""The ASGI application of the Ollama double: host check, routing, 404/405, disconnects.
+"""The ASGI application of the Ollama double: CORS, host check, routing, 404/405, disconnects.
 
-Routing follows Ollama's gin router with ``HandleMethodNotAllowed``: an unknown
-path is ``404 page not found`` (text), a known path with another method is
-``405 method not allowed`` (text). The host check runs first, for every request.
+Order, as in Ollama's server (gin v1.10.0, gin-contrib/cors v1.7.2):
+1. a trailing slash on a known route is redirected (301 for GET, 307 otherwise) before anything;
+2. CORS: no ``Origin`` passes untouched; ``Origin`` equal to ``http://``+Host or
+   ``https://``+Host (the Host header as received) is same-origin and passes with no
+   CORS headers; any other origin must be on the allow list (``Knobs.origins`` =
+   OLLAMA_ORIGINS, plus the built-ins) or gets 403 with an empty body; an allowed
+   preflight is 204 with the CORS headers; other allowed requests get
+   ``Access-Control-Allow-Origin`` and ``Vary: Origin``. This runs for 404 and 405 too;
+3. the host check (only when ``Knobs.listen_loopback``): 403 with no body for a public
+   Host; a *named* host that passes answers OPTIONS with 204 here, an IP host falls
+   through to routing (405);
+4. routing with ``HandleMethodNotAllowed``: an unknown path is ``404 page not found``
+   (text), a known path with another method is ``405 method not allowed`` (text) with
+   ``Allow``. HEAD is not GET: it is 405 where only GET is routed.
 When the client goes away mid-request the handler is cancelled (Ollama cancels
 the request context), which frees its parallel slot.
 """
@@ -14,7 +25,18 @@ import logging
 
 from catalog_gen.testing import _ollama_native as native
 from catalog_gen.testing import _ollama_openai as openai
-from catalog_gen.testing._ollama_http import TEXT_TYPE, ApiError, DropConnection, Reply, host_allowed
+from catalog_gen.testing import _ollama_extra as extra
+from catalog_gen.testing._ollama_http import (
+    TEXT_TYPE,
+    ApiError,
+    DropConnection,
+    OriginPolicy,
+    Reply,
+    allowed_origins,
+    cors_headers,
+    host_allowed,
+    is_ip_host,
+)
 from catalog_gen.testing._ollama_state import OllamaDouble, RecordedRequest
 
 
@@ -33,6 +55,15 @@ _ROUTES: dict[str, set[str]] = {
     "/api/version": {"GET", "HEAD"},
     "/api/tags": {"GET", "HEAD"},
     "/api/ps": {"GET"},
+    "/api/status": {"GET"},
+    "/api/me": {"POST"},
+    "/api/signout": {"POST"},
+    "/api/experimental/web_search": {"POST"},
+    "/api/experimental/web_fetch": {"POST"},
+    "/api/experimental/model-recommendations": {"GET"},
+    "/v1/responses": {"POST"},
+    "/v1/messages": {"POST"},
+    "/v1/audio/transcriptions": {"POST"},
     "/api/show": {"POST"},
     "/api/pull": {"POST"},
     "/api/push": {"POST"},
@@ -58,7 +89,16 @@ def _allowed_methods(path: str) -> set[str] | None:
         return {"HEAD", "POST"}
     if len(parts) == 4 and path.startswith("/v1/models/") and parts[3]:
         return {"GET"}
+    if len(parts) == 5 and path.startswith("/api/user/keys/") and parts[4]:
+        return {"DELETE"}
     return None
+
+
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allow_header(methods: set[str]) -> bytes:
+    return ", ".join(m for m in _METHOD_ORDER if m in methods).encode()
 
 
 class OllamaApp:
@@ -73,12 +113,29 @@ class OllamaApp:
         path = scope["path"]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         reply = Reply(send, method)
-        if not host_allowed(headers.get("host", "")):
-            await reply.empty(403)
+        if len(path) > 1 and path.endswith("/") and _allowed_methods(path.rstrip("/")) is not None:
+            location = path.rstrip("/").encode()
+            await reply.text(301 if method == "GET" else 307, b"", [(b"location", location)])
             return
-        if method == "OPTIONS":
-            await reply.empty(204)
-            return
+        host = headers.get("host", "")
+        origin = headers.get("origin")
+        if origin is not None and origin not in ("http://" + host, "https://" + host):
+            policy = OriginPolicy(allowed_origins(self.double.knobs.origins))
+            if not policy.allows(origin):
+                await reply.empty(403)
+                return
+            if method == "OPTIONS":
+                reply.extra_headers.extend(cors_headers(policy, origin, preflight=True))
+                await reply.empty(204)
+                return
+            reply.extra_headers.extend(cors_headers(policy, origin, preflight=False))
+        if self.double.knobs.listen_loopback:
+            if not host_allowed(host):
+                await reply.empty(403)
+                return
+            if method == "OPTIONS" and not is_ip_host(host):
+                await reply.empty(204)
+                return
         body = bytearray()
         while True:
             message = await receive()
@@ -94,7 +151,7 @@ class OllamaApp:
             await reply.full(404, TEXT_TYPE, b"404 page not found")
             return
         if method not in allowed:
-            await reply.full(405, TEXT_TYPE, b"405 method not allowed")
+            await reply.text(405, b"405 method not allowed", [(b"allow", _allow_header(allowed))])
             return
         task = asyncio.ensure_future(self._dispatch(method, path, raw, reply))
         watcher = asyncio.ensure_future(_wait_disconnect(receive))
@@ -152,6 +209,10 @@ class OllamaApp:
                 await openai.embeddings(d, raw, reply)
             elif path == "/v1/models":
                 await openai.models(d, reply)
+            elif path in extra.ROUTES:
+                await extra.ROUTES[path](d, raw, reply)
+            elif path.startswith("/api/user/keys/"):
+                await reply.json(401, {"error": "unauthorized"})
             else:
                 await openai.model(d, path.rsplit("/", 1)[1], reply)
         except ApiError as err:

@@ -45,6 +45,7 @@ class Reply:
         self.started = False
         self.finished = False
         self.status = 0
+        self.extra_headers: list[tuple[bytes, bytes]] = []  # e.g. CORS headers, added to whatever is answered
 
     async def start(self, status: int, content_type: str | None, length: int | None = None) -> None:
         headers = []
@@ -52,6 +53,7 @@ class Reply:
             headers.append((b"content-type", content_type.encode()))
         if length is not None:
             headers.append((b"content-length", str(length).encode()))
+        headers.extend(self.extra_headers)
         self.started = True
         self.status = status
         await self._send({"type": "http.response.start", "status": status, "headers": headers})
@@ -81,6 +83,10 @@ class Reply:
     async def empty(self, status: int) -> None:
         await self.full(status, None, b"")
 
+    async def text(self, status: int, data: bytes, headers: list[tuple[bytes, bytes]] = ()) -> None:
+        self.extra_headers.extend(headers)
+        await self.full(status, TEXT_TYPE, data)
+
 
 def openai_error_body(status: int, message: str) -> dict:
     kind = {400: "invalid_request_error", 404: "not_found_error"}.get(status, "api_error")
@@ -100,6 +106,14 @@ def _split_host(host_header: str) -> str:
     if value.count(":") == 1:
         return value.split(":", 1)[0]
     return value
+
+
+def is_ip_host(host_header: str) -> bool:
+    try:
+        ipaddress.ip_address(_split_host(host_header))
+    except ValueError:
+        return False
+    return True
 
 
 def host_allowed(host_header: str) -> bool:
@@ -156,3 +170,72 @@ def decode_body(body: bytes, struct: str, fields: dict[str, tuple[type, str]], *
             short = struct.split(".")[-1]
             raise ApiError(400, f"json: cannot unmarshal {_json_kind(value)} into Go struct field {short}.{key} of type {gotype}")
     return data
+
+
+# --- CORS (gin-contrib/cors v1.7.2 as Ollama configures it; runs before the host check) --------
+
+CORS_ALLOW_METHODS = "GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS"
+CORS_ALLOW_HEADERS = ",".join(
+    ["Authorization", "Content-Type", "User-Agent", "Accept", "X-Requested-With", "Openai-Beta"]
+    + [f"X-Stainless-{h}" for h in ("Arch", "Async", "Custom-Poll-Interval", "Helper-Method", "Lang", "Os",
+                                    "Package-Version", "Poll-Helper", "Retry-Count", "Runtime", "Runtime-Version", "Timeout")]
+)
+CORS_MAX_AGE = "43200"
+
+
+class OriginConfigError(ValueError):
+    """What Ollama panics with at start for a bad OLLAMA_ORIGINS entry."""
+
+
+def allowed_origins(ollama_origins: str) -> list[str]:
+    """OLLAMA_ORIGINS entries plus the built-ins Ollama always adds (envconfig.AllowedOrigins)."""
+    entries = [e for e in (ollama_origins or "").split(",") if e.strip()] if ollama_origins else []
+    for host in ("localhost", "127.0.0.1", "0.0.0.0"):
+        entries += [f"http://{host}", f"https://{host}", f"http://{host}:*", f"https://{host}:*"]
+    entries += ["app://*", "file://*", "tauri://*", "vscode-webview://*", "vscode-file://*"]
+    return entries
+
+
+class OriginPolicy:
+    """gin-contrib/cors' origin validation: exact entries, one-star wildcards, or ``*`` for all."""
+
+    _SCHEMES = ("http://", "https://", "chrome-extension://", "safari-extension://", "moz-extension://", "ms-browser-extension://")
+
+    def __init__(self, entries: list[str]) -> None:
+        self.allow_all = False
+        self.exact: set[str] = set()
+        self.wildcards: list[tuple[str, str]] = []
+        for entry in entries:
+            if entry.strip() == "*":
+                self.allow_all = True
+                continue
+            if entry.count("*") > 1:
+                raise OriginConfigError("only one * is allowed")
+            if "*" in entry:
+                prefix, suffix = entry.split("*")
+                self.wildcards.append((prefix, suffix))
+                continue
+            if not entry.strip().lower().startswith(self._SCHEMES):
+                raise OriginConfigError(f"bad origin: origins must contain '*' or include {self._SCHEMES}")
+            self.exact.add(entry.strip().lower())
+
+    def allows(self, origin: str) -> bool:
+        if self.allow_all or origin in self.exact:
+            return True
+        return any(origin.startswith(p) and origin.endswith(s) and len(origin) >= len(p) + len(s) for p, s in self.wildcards)
+
+
+def cors_headers(policy: OriginPolicy, origin: str, preflight: bool) -> list[tuple[bytes, bytes]]:
+    if preflight:
+        headers = [(b"access-control-allow-methods", CORS_ALLOW_METHODS.encode()),
+                   (b"access-control-allow-headers", CORS_ALLOW_HEADERS.encode()),
+                   (b"access-control-max-age", CORS_MAX_AGE.encode())]
+        if policy.allow_all:
+            headers.append((b"access-control-allow-origin", b"*"))
+        else:
+            headers.append((b"access-control-allow-origin", origin.encode()))
+            headers += [(b"vary", b"Origin"), (b"vary", b"Access-Control-Request-Method"), (b"vary", b"Access-Control-Request-Headers")]
+        return headers
+    if policy.allow_all:
+        return [(b"access-control-allow-origin", b"*")]
+    return [(b"access-control-allow-origin", origin.encode()), (b"vary", b"Origin")]

@@ -12,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import json
 import math
+import random
+import string
 import time
 from collections.abc import AsyncIterator
 
@@ -21,6 +24,9 @@ from catalog_gen.testing._ollama_names import DurationError, parse_keep_alive, p
 from catalog_gen.testing._ollama_state import DoubleModel, MaxQueueError, OllamaDouble, Runner, format_time
 
 WORDS = ["The", " sky", " is", " blue", " because", " air", " scatters", " short", " light", " more", "."]
+JSON_WORDS = ['{"answer"', ': "blue"', "}"]
+THINKING = ["Rayleigh", " scattering", "."]
+THINK_LEVELS = ("low", "medium", "high", "max")
 
 
 def now_text() -> str:
@@ -39,7 +45,8 @@ def parse_keep_alive_field(body: dict) -> float | None:
         raise ApiError(400, str(exc)) from None
 
 
-def find_model(double: OllamaDouble, raw: str, *, empty_status: int, empty_message: str) -> DoubleModel:
+def find_model(double: OllamaDouble, raw: str, *, empty_status: int, empty_message: str,
+               not_found: str = "model '{}' not found") -> DoubleModel:
     """Model lookup with Ollama's answers for an empty, invalid or unknown name."""
     if raw == "":
         raise ApiError(empty_status, empty_message)
@@ -47,7 +54,7 @@ def find_model(double: OllamaDouble, raw: str, *, empty_status: int, empty_messa
         raise ApiError(400, "invalid model name")
     model = double.find(raw)
     if model is None:
-        raise ApiError(404, f"model '{raw}' not found")
+        raise ApiError(404, not_found.format(raw))
     return model
 
 
@@ -76,11 +83,23 @@ class Completion:
     num_predict: int | None
     start_ns: int
     loaded_ns: int
+    think: bool = False
+    tool_call: dict | None = None  # the call the "model" makes when the request offered tools
+    json_format: bool = False
 
-    def piece(self, text: str) -> dict:
+    def piece(self, text: str, *, thinking: str = "", tool_calls: list | None = None) -> dict:
         if self.chat:
-            return {"model": self.name, "created_at": now_text(), "message": {"role": "assistant", "content": text}, "done": False}
-        return {"model": self.name, "created_at": now_text(), "response": text, "done": False}
+            message: dict = {"role": "assistant", "content": text}
+            if thinking:
+                message["thinking"] = thinking
+            if tool_calls:
+                message["tool_calls"] = tool_calls
+            return {"model": self.name, "created_at": now_text(), "message": message, "done": False}
+        out = {"model": self.name, "created_at": now_text(), "response": text}
+        if thinking:
+            out["thinking"] = thinking
+        out["done"] = False
+        return out
 
 
 def _immediate(name: str, chat: bool, reason: str) -> dict:
@@ -109,16 +128,67 @@ async def prepare(double: OllamaDouble, body: dict, *, chat: bool) -> Completion
         return _immediate(name, chat, "unload")
     if "completion" not in model.capabilities:
         raise ApiError(400, f'"{name}" does not support {"chat" if chat else "generate"}')
+    think = _think_of(body, model, name)
+    tools = body.get("tools") if chat else None
+    if tools and "tools" not in model.capabilities:
+        p = model.parsed
+        raise ApiError(400, f"{p.host}/{p.namespace}/{p.model}:{p.tag} does not support tools")
+    if body.get("suffix") and "insert" not in model.capabilities:
+        p = model.parsed
+        raise ApiError(400, f"{p.host}/{p.namespace}/{p.model}:{p.tag} does not support insert")
     take_injected_failure(double)
     runner = await schedule(double, model, keep_alive)
     loaded_ns = time.monotonic_ns()
     if empty:
         double.release(runner)
         return _immediate(name, chat, "load")
+    fmt = body.get("format")
+    if not (fmt is None or fmt in ("", "json") or isinstance(fmt, dict)):
+        double.release(runner)
+        raw = json.dumps(fmt, separators=(",", ":"))
+        raise ApiError(500, f'invalid format: {raw}; expected "json" or a valid JSON Schema object')
     options = body.get("options") if isinstance(body.get("options"), dict) else {}
     num_predict = options.get("num_predict")
     num_predict = int(num_predict) if isinstance(num_predict, (int, float)) and num_predict >= 0 else None
-    return Completion(double, model, runner, name, chat, max(1, len(prompt.split())), num_predict, start_ns, loaded_ns)
+    return Completion(double, model, runner, name, chat, max(1, len(prompt.split())), num_predict, start_ns, loaded_ns,
+                      think=think, tool_call=_tool_call(tools) if tools else None, json_format=fmt is not None and fmt != "")
+
+
+def _think_of(body: dict, model: DoubleModel, name: str) -> bool:
+    """Ollama's think rules: a bool or a level; on by default for thinking models."""
+    value = body.get("think")
+    if value is None:
+        return "thinking" in model.capabilities
+    if not (isinstance(value, bool) or value in THINK_LEVELS):
+        shown = json.dumps(value) if not isinstance(value, str) else f'"{value}"'
+        raise ApiError(400, f'invalid think value: {shown} (must be "high", "medium", "low", "max", true, or false)')
+    if value is False:
+        return False
+    if "thinking" not in model.capabilities:
+        raise ApiError(400, f'"{name}" does not support thinking')
+    return True
+
+
+def _tool_call(tools: list) -> dict | None:
+    """The call the double's model makes: the first offered function, its required arguments filled in."""
+    for tool in tools:
+        fn = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(fn, dict) or not fn.get("name"):
+            continue
+        params = fn.get("parameters") if isinstance(fn.get("parameters"), dict) else {}
+        props = params.get("properties") if isinstance(params.get("properties"), dict) else {}
+        wanted = params.get("required") or list(props)
+        args = {}
+        for key in wanted:
+            kind = (props.get(key) or {}).get("type", "string")
+            kind = kind[0] if isinstance(kind, list) and kind else kind
+            args[key] = {"number": 1, "integer": 1, "boolean": True}.get(kind, "Paris")
+        return {"name": fn["name"], "arguments": args}
+    return None
+
+
+def new_call_id() -> str:
+    return "call_" + "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(8))
 
 
 async def events(c: Completion) -> AsyncIterator[dict]:
@@ -131,8 +201,17 @@ async def events(c: Completion) -> AsyncIterator[dict]:
             eval_start = time.monotonic_ns()
             prompt_eval_ns = eval_start - slot_ns
             count = 0 if c.model.answer_empty else knobs.tokens_per_reply
+            words = JSON_WORDS if c.json_format else WORDS
             reason = "stop"
             sent = 0
+            if c.think and count:
+                for thought in THINKING:
+                    yield c.piece("", thinking=thought)
+            if c.tool_call is not None and count:
+                call = {"id": new_call_id(), "function": {"index": 0, "name": c.tool_call["name"], "arguments": c.tool_call["arguments"]}}
+                yield c.piece("", tool_calls=[call])
+                sent += 1
+                count = 0
             for i in range(count):
                 if c.num_predict is not None and i >= c.num_predict:
                     reason = "length"
@@ -146,7 +225,7 @@ async def events(c: Completion) -> AsyncIterator[dict]:
                     await asyncio.Event().wait()  # until the client goes away or the server stops
                 if i > 0:
                     await asyncio.sleep(knobs.token_interval_seconds)
-                yield c.piece(WORDS[i % len(WORDS)])
+                yield c.piece(words[i % len(words)] if not c.json_format or i < len(words) else " ")
                 sent += 1
             end_ns = time.monotonic_ns()
             final = c.piece("")
@@ -197,7 +276,8 @@ async def embed(double: OllamaDouble, body: dict) -> dict:
     start_ns = time.monotonic_ns()
     keep_alive = parse_keep_alive_field(body)
     name = body.get("model") or ""
-    model = find_model(double, name, empty_status=404, empty_message="model '' not found")
+    model = find_model(double, name, empty_status=404, empty_message="model '' not found",
+                       not_found='model "{}" not found, try pulling it first')
     inputs = embed_inputs(body)
     take_injected_failure(double)
     runner = await schedule(double, model, keep_alive)

@@ -10,8 +10,12 @@ the stream ends without ``[DONE]``.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
+import math
 import random
+import struct
 import time
 
 from catalog_gen.testing import _ollama_infer as infer
@@ -37,15 +41,32 @@ def _usage(final: dict) -> dict:
     return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
 
 
-def _chat_chunk(cid: str, created: int, obj: dict) -> dict:
+def _openai_calls(calls: list) -> list:
+    """Native tool calls -> OpenAI ones: arguments become one whole JSON string."""
+    return [{"id": c.get("id", ""), "index": c["function"].get("index", i), "type": "function",
+             "function": {"name": c["function"]["name"], "arguments": json.dumps(c["function"]["arguments"], separators=(",", ":"))}}
+            for i, c in enumerate(calls)]
+
+
+def _chat_chunk(cid: str, created: int, obj: dict, called: bool = False) -> dict:
     message = obj.get("message") or {}
+    reason = _finish(obj.get("done_reason"))
+    if obj.get("done") and called and reason == "stop":
+        delta: dict = {}
+        reason = "tool_calls"
+    else:
+        delta = {"role": "assistant", "content": message.get("content", "")}
+        if message.get("thinking"):
+            delta["reasoning"] = message["thinking"]
+        if message.get("tool_calls"):
+            delta["tool_calls"] = _openai_calls(message["tool_calls"])
     return {
         "id": cid,
         "object": "chat.completion.chunk",
         "created": created,
         "model": obj.get("model", ""),
         "system_fingerprint": "fp_ollama",
-        "choices": [{"index": 0, "delta": {"role": "assistant", "content": message.get("content", "")}, "finish_reason": _finish(obj.get("done_reason"))}],
+        "choices": [{"index": 0, "delta": delta, "finish_reason": reason}],
     }
 
 
@@ -62,13 +83,15 @@ def _completion_chunk(cid: str, created: int, obj: dict) -> dict:
 
 async def _sse(reply: Reply, chunks, to_chunk, include_usage: bool) -> None:
     cid_created = int(time.time())
+    called = False
     async for obj in chunks:
         if "error" in obj and not reply.started:
             await reply.openai_error(500, obj["error"])
             return
         if not reply.started:
             await reply.start(200, SSE_TYPE)
-        chunk = to_chunk(cid_created, {} if "error" in obj else obj)
+        called = called or bool((obj.get("message") or {}).get("tool_calls"))
+        chunk = to_chunk(cid_created, {} if "error" in obj else obj, called)
         await reply.chunk(b"data: " + dumps(chunk) + b"\n\n")
         if obj.get("done"):
             if include_usage:
@@ -96,27 +119,37 @@ async def _run(double: OllamaDouble, reply: Reply, native: dict, *, chat: bool, 
     async with contextlib.aclosing(chunks_source) as chunks:
         if stream:
             if chat:
-                await _sse(reply, chunks, lambda created, obj: _chat_chunk(cid, created, obj), include_usage)
+                await _sse(reply, chunks, lambda created, obj, called: _chat_chunk(cid, created, obj, called), include_usage)
             else:
-                await _sse(reply, chunks, lambda created, obj: _completion_chunk(cid, created, obj), include_usage)
+                await _sse(reply, chunks, lambda created, obj, called: _completion_chunk(cid, created, obj), include_usage)
             return
-        parts, last = [], None
+        parts, thinking, calls, last = [], [], [], None
         async for obj in chunks:
             if "error" in obj:
                 await reply.openai_error(500, obj["error"])
                 return
-            parts.append(obj["message"]["content"] if chat else obj.get("response", ""))
+            holder = obj.get("message") or {}
+            parts.append(holder.get("content", "") if chat else obj.get("response", ""))
+            thinking.append(holder.get("thinking", "") if chat else obj.get("thinking", ""))
+            calls.extend(holder.get("tool_calls") or [])
             last = obj
     created = int(time.time())
     text = "".join(parts)
     if chat:
+        message: dict = {"role": "assistant", "content": text}
+        if "".join(thinking):
+            message["reasoning"] = "".join(thinking)
+        reason = _finish(last.get("done_reason"))
+        if calls:
+            message["tool_calls"] = _openai_calls(calls)
+            reason = "tool_calls" if reason == "stop" else reason
         body = {
             "id": cid,
             "object": "chat.completion",
             "created": created,
             "model": last["model"],
             "system_fingerprint": "fp_ollama",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": _finish(last.get("done_reason"))}],
+            "choices": [{"index": 0, "message": message, "finish_reason": reason}],
             "usage": _usage(last),
         }
     else:
@@ -143,6 +176,41 @@ def _options(body: dict) -> dict:
     return options
 
 
+_EFFORT = {"none": False, "minimal": "low", "low": "low", "medium": "medium", "high": "high", "max": "max", "xhigh": "max", "ultra": "max"}
+
+
+def _think(body: dict):
+    """``reasoning_effort`` / ``reasoning.effort`` -> Ollama's think; None when absent."""
+    effort = body.get("reasoning_effort")
+    if effort is None and isinstance(body.get("reasoning"), dict):
+        effort = body["reasoning"].get("effort")
+    if effort is None:
+        return None
+    if effort not in _EFFORT:
+        raise ApiError(400, f"invalid reasoning value: {effort!r}")
+    return _EFFORT[effort]
+
+
+def _messages(messages: list) -> list:
+    """OpenAI messages -> native ones: content parts joined to text, roles lowercased, tool calls decoded."""
+    out = []
+    for m in messages:
+        if not isinstance(m, dict):
+            continue
+        content = m.get("content")
+        if isinstance(content, list):
+            for part in content:
+                url = ((part.get("image_url") or {}).get("url", "") if isinstance(part, dict) else "")
+                if url.startswith(("http://", "https://")):
+                    raise ApiError(400, "image URLs are not currently supported, please use base64 encoded data instead")
+            content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        native = {"role": str(m.get("role", "")).lower(), "content": content or ""}
+        if m.get("tool_calls"):
+            native["tool_calls"] = m["tool_calls"]
+        out.append(native)
+    return out
+
+
 async def chat_completions(double: OllamaDouble, raw: bytes, reply: Reply) -> None:
     try:
         body = _decode(raw, "openai.ChatCompletionRequest", _CHAT_FIELDS)
@@ -153,7 +221,21 @@ async def chat_completions(double: OllamaDouble, raw: bytes, reply: Reply) -> No
         await reply.openai_error(400, "[] is too short - 'messages'")
         return
     stream = body.get("stream") is True
-    native = {"model": body.get("model") or "", "messages": body["messages"], "stream": stream, "options": _options(body)}
+    try:
+        native = {"model": body.get("model") or "", "messages": _messages(body["messages"]), "stream": stream, "options": _options(body)}
+        think = _think(body)
+    except ApiError as err:
+        await reply.openai_error(err.status, err.message)
+        return
+    if think is not None:
+        native["think"] = think
+    if body.get("tools"):
+        native["tools"] = body["tools"]
+    fmt = body.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_object":
+        native["format"] = "json"
+    elif isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        native["format"] = (fmt.get("json_schema") or {}).get("schema") or {}
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     await _run(double, reply, native, chat=True, stream=stream, include_usage=include_usage)
 
@@ -182,15 +264,34 @@ async def embeddings(double: OllamaDouble, raw: bytes, reply: Reply) -> None:
     if value is None or value == []:
         await reply.openai_error(400, "invalid input")
         return
+    encoding = body.get("encoding_format") or "float"
+    if not isinstance(encoding, str) or encoding.lower() not in ("float", "base64"):
+        await reply.openai_error(400, f"Invalid value for 'encoding_format' = {encoding}. Supported values: ['float', 'base64'].")
+        return
     try:
         result = await infer.embed(double, {"model": body.get("model") or "", "input": value})
     except ApiError as err:
         await reply.openai_error(err.status, err.message)
         return
-    data = [{"object": "embedding", "embedding": e, "index": i} for i, e in enumerate(result["embeddings"])]
+    dims = body.get("dimensions")
+    vectors = result["embeddings"]
+    if isinstance(dims, int) and not isinstance(dims, bool):
+        vectors = [_truncate(v, dims) for v in vectors]
+    if encoding.lower() == "base64":
+        vectors = [base64.b64encode(struct.pack(f"<{len(v)}f", *v)).decode() for v in vectors]
+    data = [{"object": "embedding", "embedding": e, "index": i} for i, e in enumerate(vectors)]
     count = result.get("prompt_eval_count", 0)
     out = {"object": "list", "data": data, "model": body.get("model") or "", "usage": {"prompt_tokens": count, "total_tokens": count}}
     await reply.full(200, "application/json", dumps(out) + b"\n")
+
+
+def _truncate(vector: list[float], dims: int) -> list[float]:
+    """``dimensions`` N with 0 < N < size keeps the first N values, L2-normalised again; else ignored."""
+    if not 0 < dims < len(vector):
+        return vector
+    head = vector[:dims]
+    norm = math.sqrt(sum(v * v for v in head)) or 1.0
+    return [v / norm for v in head]
 
 
 async def models(double: OllamaDouble, reply: Reply) -> None:

@@ -5,7 +5,8 @@ stays loaded for its keep_alive after the last request (each request resets the
 timer), serves ``num_parallel`` requests at once and makes the others wait with no
 limit (no backpressure for a loaded model); only requests that need a load count
 against ``max_queue`` (past it: 503); past ``max_loaded_models`` the idle model
-used least recently is unloaded. A model still loading is not "loaded" for /api/ps.
+used least recently is unloaded. A model still loading is listed by /api/ps (its
+runner joins the loaded set before the load finishes, with an estimated expires_at).
 
 Tests change ``OllamaDouble.knobs`` and the ``DoubleModel`` fields while the
 server runs: plain attribute writes, read by the server on each request.
@@ -82,8 +83,9 @@ class DoubleModel:
         """64 hex, no prefix: the sha256 of the manifest bytes, as /api/tags reports it."""
         return hashlib.sha256(self.manifest_bytes()).hexdigest()
 
-    def details(self) -> dict:
-        return {
+    def details(self, *, lengths: bool = False) -> dict:
+        """``details`` of /api/show and /api/ps; /api/tags adds the context and embedding lengths."""
+        out = {
             "parent_model": "",
             "format": "gguf",
             "family": self.family,
@@ -91,6 +93,10 @@ class DoubleModel:
             "parameter_size": self.parameter_size,
             "quantization_level": self.quantization_level,
         }
+        if lengths:
+            out["context_length"] = self.context_length
+            out["embedding_length"] = self.embedding_length
+        return out
 
 
 @dataclasses.dataclass
@@ -107,6 +113,8 @@ class Knobs:
     max_loaded_models: int = 3  # OLLAMA_MAX_LOADED_MODELS
     max_queue: int = 512  # OLLAMA_MAX_QUEUE
     default_keep_alive: str = "5m"  # OLLAMA_KEEP_ALIVE
+    origins: str = ""  # OLLAMA_ORIGINS: comma-separated extra allowed origins (the built-ins are always there)
+    listen_loopback: bool = True  # OLLAMA_HOST on 127.0.0.1: the Host check runs; False = 0.0.0.0, no Host check
     # failure injection
     fail_next: int = 0  # the next N inference requests fail before streaming
     fail_status: int = 500
@@ -174,7 +182,7 @@ class OllamaDouble:
         return found
 
     def loaded(self) -> list[str]:
-        """Names of models loaded and ready (what /api/ps lists)."""
+        """Names of models loaded and ready (/api/ps also lists those still loading)."""
         now = time.time()
         runners = list(self._runners.values())  # read-only here: the server thread owns the dict
         return sorted(r.model.display for r in runners if r.ready.is_set() and (r.refs > 0 or r.expires_at > now))
@@ -199,9 +207,9 @@ class OllamaDouble:
             if r.ready.is_set() and r.refs == 0 and r.expires_at <= now:
                 del self._runners[key]
 
-    def runners(self) -> list[Runner]:
+    def runners(self, *, include_loading: bool = False) -> list[Runner]:
         self._reap()
-        return [r for r in self._runners.values() if r.ready.is_set()]
+        return [r for r in self._runners.values() if include_loading or r.ready.is_set()]
 
     async def acquire(self, model: DoubleModel, keep_alive: float | None) -> Runner:
         """Load ``model`` when needed and take a reference; raises MaxQueueError."""

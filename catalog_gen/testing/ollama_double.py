@@ -24,16 +24,25 @@ route of Ollama's API in both dialects (NDJSON ``/api/*`` streaming unless
 ``"stream": false``; SSE ``/v1/*`` only with ``"stream": true`` ending in ``[DONE]``),
 the error bodies and status codes, the host check (403, no body), empty prompt =
 load (``done_reason: load``) and ``keep_alive: 0`` = unload, keep_alive parsing
-(``"300"`` is a 400), models on disk (``/api/tags``) vs loaded (``/api/ps``, a
-model still loading is not listed), ``num_parallel`` slots per model with waiting
+(``"300"`` is a 400), models on disk (``/api/tags``, with capabilities and lengths) vs
+loaded (``/api/ps``, a model still loading IS listed), ``num_parallel`` slots per model with waiting
 and no backpressure, ``max_queue`` 503 for loads, digests = sha256 of the manifest
 bytes, durations in nanoseconds, final-chunk stats, and errors after the stream
-started as a last ``{"error"}`` line under status 200. It has no ``/metrics`` and
-no ``/health``, like Ollama.
+started as a last ``{"error"}`` line under status 200 (lost under ``/v1``: the stream
+just ends without its final event or ``[DONE]``). It has no ``/metrics`` and no
+``/health``, like Ollama. From the addendum of ollama-api.md: the CORS origin check
+against the Host header as received and ``Knobs.origins`` (OLLAMA_ORIGINS plus the
+built-ins), before the host check; 405 with ``Allow`` (HEAD is not GET); trailing
+slash redirects; capability errors (thinking, tools, insert, embedding-only models);
+``think`` (on by default for thinking models); tool calls in both dialects, streamed
+and not (``finish_reason: tool_calls``); ``format`` (json, schema, else a 500);
+``encoding_format`` and ``dimensions`` on ``/v1/embeddings``; ``/v1/responses`` and
+``/v1/messages`` with their named SSE events; the account and cloud routes.
 
 Knobs (``Knobs``): ``load_seconds``, ``ttft_seconds``, ``token_interval_seconds``,
 ``tokens_per_reply``, ``pull_seconds``, ``num_parallel``, ``max_loaded_models``,
-``max_queue``, ``default_keep_alive``, ``version``; failure injection:
+``max_queue``, ``default_keep_alive``, ``origins`` (OLLAMA_ORIGINS), ``listen_loopback``
+(False: bound to 0.0.0.0, no host check), ``version``; failure injection:
 ``fail_next`` (+ ``fail_status``, ``fail_message``), ``cut_after_chunks`` with
 ``cut_mode`` "error" (a last error line) or "drop" (the connection closes),
 ``stall_after_chunks``. Per model (``DoubleModel``): ``on_disk`` (False = only
