@@ -43,6 +43,7 @@ _DNS_LABEL = re.compile(patterns.DNS_LABEL)
 class LeafView:
     doc: Document
     schema: dict
+    sizing: list | None = None  # the planner's problems, computed on first use by the sizing rules
 
     def get(self, *path: str | int):
         """The value at a path, or the schema default when the leaf does not set it."""
@@ -328,13 +329,46 @@ def _modelfile(v: LeafView):
                             "remove the character, or rephrase so no line ends in a quote", key=True)
 
 
-@rule("leaf.cache-size", "An explicit `cache.size` holds every model on disk.")
-def _cache_size(v: LeafView):
-    if v.get("cache", "size") is None or v.has("model") == v.has("models"):
-        return  # sized from the models, or the model form is wrong (leaf.model-form says so)
-    from catalog_gen.catalog.model import OllamaInferenceLoad
-    from catalog_gen.plan.sizing import service_problems
+# --- sizing: the planner's own problems (catalog_gen.plan.sizing), each kind a rule of its own -----------
 
-    for problem in service_problems(OllamaInferenceLoad.model_validate(v.doc.data)):
-        if problem.pointer == "/cache/size":
-            yield v.finding("/cache/size", "leaf.cache-size", problem.message, problem.hint, severity=problem.severity)
+
+def _sizing_problems(v: LeafView) -> list:
+    """The planner's problems with this leaf, computed once per leaf for every sizing rule."""
+    if v.sizing is None:
+        v.sizing = []
+        if v.has("model") != v.has("models"):  # otherwise leaf.model-form says what is wrong
+            from catalog_gen.catalog.model import OllamaInferenceLoad
+            from catalog_gen.plan.sizing import service_problems
+
+            v.sizing = service_problems(OllamaInferenceLoad.model_validate(v.doc.data))
+    return v.sizing
+
+
+def _written_here(v: LeafView, pointer: str) -> bool:
+    return pointer in v.doc.values and v.doc.values[pointer].file == v.doc.display
+
+
+def _sizing_rule(code: str, description: str) -> None:
+    def check(v: LeafView):
+        for problem in _sizing_problems(v):
+            if problem.code != code:
+                continue
+            pointer, message = problem.pointer, problem.message
+            if problem.fallback and not _written_here(v, pointer):
+                # the setting is a default or inherited from a `_defaults.yaml`: report at the leaf's model entry
+                if pointer in v.doc.values:
+                    pos = v.doc.values[pointer]
+                    message += f" (`{pointer[1:].replace('/', '.')}` from {pos.file}:{pos.line})"
+                pointer = problem.fallback
+            yield v.finding(pointer, code, message, problem.hint, severity=problem.severity)
+
+    rule(code, description)(check)
+
+
+_sizing_rule("leaf.gpu-memory", "The models fit the memory of the GPU the leaf names (`gpu.product` or `gpu.vram`): an error "
+             "when they do not (or exceed the largest GPU), a warning when no GPU is named for models above 16 GiB per GPU.")
+_sizing_rule("leaf.memory-limit", "An explicit memory limit holds the models: an error on CPU below their weights, "
+             "a warning below the whole estimate (KV cache, buffers) or below 1 GiB beside a GPU.")
+_sizing_rule("leaf.preset", "A named preset suits the GPUs (error) and is meant for the models' memory need (warning).")
+_sizing_rule("leaf.cache-size", "An explicit `cache.size` holds every model on disk.")
+_sizing_rule("leaf.model-context", "Models sharing one set of weights ask for one context length (Ollama reloads otherwise).")

@@ -31,7 +31,7 @@ import math
 
 from catalog_gen.catalog.model import OllamaInferenceLoad
 from catalog_gen.errors import CatalogGenError, Severity
-from catalog_gen.plan.model_size import ModelSizeUnknown, WeightsFigure, normalized_name, weights_figure
+from catalog_gen.plan.model_size import BITS_PER_WEIGHT, ModelSizeUnknown, WeightsFigure, normalized_name, weights_figure
 from catalog_gen.plan.presets import CPU_ORDER, GPU_ORDER, GPU_RESOURCE, GPU_VRAM, PRESETS, PRODUCT_LABEL, GiB, MiB, Preset
 from catalog_gen.quantity import parse_quantity
 
@@ -40,10 +40,22 @@ GRAPH_FIXED = 256 * MiB
 GRAPH_SHARE = 0.05
 KV_ELEMENT_BYTES = {"f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
 RESOURCE_KEYS = ("cpu", "memory", "ephemeral-storage")
+GPU_HOST_MEMORY = 1 * 2**30  # RAM of one Ollama process beside its GPU
 
 
 class SizingError(CatalogGenError):
     """The leaf's models or resources cannot be sized as asked."""
+
+
+# The finding code of each kind of problem sizing reports; validate turns each into a finding through its
+# rule registry (`catalog_gen.catalog.rules`), a test checks that every code here has a rule.
+MODEL_SIZE = "leaf.model-size"  # a model that cannot be sized (or an absurd size)
+PRESET = "leaf.preset"  # a named preset that does not fit the GPUs, or is meant for less than the models need
+GPU_MEMORY = "leaf.gpu-memory"  # the models do not fit (error) or may not fit (warning) the GPUs named
+MEMORY_LIMIT = "leaf.memory-limit"  # an explicit memory limit below what the models need
+CACHE_SIZE = "leaf.cache-size"  # an explicit cache.size smaller than the models
+MODEL_CONTEXT = "leaf.model-context"  # models sharing weights ask for different context lengths
+PROBLEM_CODES = (MODEL_SIZE, PRESET, GPU_MEMORY, MEMORY_LIMIT, CACHE_SIZE, MODEL_CONTEXT)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +64,12 @@ class Problem:
     severity: Severity
     message: str
     hint: str
+    code: str = MODEL_SIZE
+    # Where to report it when `pointer` is not written in the leaf file itself (inherited from a
+    # `_defaults.yaml` shared by other leaves): the model entry the problem is about.
+    fallback: str = ""
+    # The numbers behind the message, in bytes: ("need", ...), ("gpu", ...), ("limit", ...).
+    figures: tuple[tuple[str, int], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,7 +134,7 @@ def _figures(leaf: OllamaInferenceLoad) -> tuple[list[WeightsFigure], list[Probl
         try:
             figures.append(weights_figure(spec))
         except ModelSizeUnknown as exc:
-            problems.append(Problem(_model_pointer(leaf, i), Severity.ERROR, exc.message, exc.hint))
+            problems.append(Problem(_model_pointer(leaf, i), Severity.ERROR, exc.message, exc.hint, MODEL_SIZE))
     return figures, problems
 
 
@@ -153,12 +171,12 @@ def _gpus(leaf: OllamaInferenceLoad, reasons: list[str], problems: list[Problem]
     if named in CPU_ORDER:
         if count:
             problems.append(Problem("/container/preset", Severity.ERROR, f"preset {named} is CPU only but `gpu.count` is {count}",
-                                    "choose a GPU preset (or auto), or set `gpu.count: 0`"))
+                                    "choose a GPU preset (or auto), or set `gpu.count: 0`", PRESET))
         return 0
     if named != "auto":
         if leaf.gpu.vendor == "none":
             problems.append(Problem("/container/preset", Severity.ERROR, f"preset {named} needs GPUs but `gpu.vendor` is none",
-                                    "set `gpu.vendor: nvidia` (or amd), or choose a CPU preset"))
+                                    "set `gpu.vendor: nvidia` (or amd), or choose a CPU preset", PRESET))
             return 0
         per_process = max(PRESETS[named].gpus_per_process, count // processes)
         if count < per_process * processes:
@@ -208,7 +226,7 @@ def _groups(leaf, sizes: list[ModelSize], problems: list[Problem]) -> dict[str, 
                 "/models", Severity.WARNING,
                 f"{names} share one set of weights but ask for different context lengths ({', '.join(map(str, contexts))}): "
                 "Ollama reloads the model whenever requests alternate between them",
-                "give the custom model the same `num_ctx` as `ollama.contextLength`, or drop `num_ctx`"))
+                "give the custom model the same `num_ctx` as `ollama.contextLength`, or drop `num_ctx`", MODEL_CONTEXT))
     return groups
 
 
@@ -233,16 +251,21 @@ def _compute(leaf: OllamaInferenceLoad, figures: list[WeightsFigure]) -> tuple[S
     groups = _groups(leaf, sizes, problems)
 
     need = RUNTIME_OVERHEAD + sum(max(m.memory_bytes for m in members) for members in groups.values())
+    weights = RUNTIME_OVERHEAD + sum(max(m.weights_bytes for m in members) for members in groups.values())
     per_gpu = RUNTIME_OVERHEAD + math.ceil((need - RUNTIME_OVERHEAD) / gpus_pp) if on_gpu else 0
     reasons.append(f"one Ollama process needs {gib(need)} ({'VRAM' if on_gpu else 'RAM'}; 0.5 GiB runtime + every model"
                    f"{', custom models counted with their base' if len(groups) < len(sizes) else ''})"
                    + (f", {gib(per_gpu)} on each of its {gpus_pp} GPUs" if gpus_pp > 1 else ""))
+    largest = max(range(len(sizes)), key=lambda i: (sizes[i].memory_bytes, -i))
+    model_pointer = _model_pointer(leaf, largest) + ("/name" if leaf.models is not None else "")
+    fit = _Fit(leaf, sizes, largest, model_pointer, need, per_gpu, gpus_pp, num_parallel, context_length)
 
     preset = _choose_preset(leaf, on_gpu, gpus_pp, need, per_gpu, reasons, problems)
-    _check_vram(leaf, on_gpu, per_gpu, reasons, problems)
+    if on_gpu:
+        _check_gpu_memory(fit, reasons, problems)
     disk = sum(members[0].disk_bytes for members in groups.values())
     cache_size = _cache_size(leaf, disk, groups, reasons, problems)
-    requests, limits = _resources(leaf, preset, on_gpu, need, gpus_pp, cache_size, reasons, problems)
+    requests, limits = _resources(leaf, preset, on_gpu, need, weights, gpus_pp, cache_size, model_pointer, reasons, problems)
     vendor = leaf.gpu.vendor if leaf.gpu.vendor != "none" else "nvidia"
     node_selector: dict[str, str] = {}
     if on_gpu and leaf.gpu.product:
@@ -265,6 +288,8 @@ def _compute(leaf: OllamaInferenceLoad, figures: list[WeightsFigure]) -> tuple[S
 
 
 def _choose_preset(leaf, on_gpu, gpus_pp, need, per_gpu, reasons, problems) -> Preset:
+    """The preset is a tier of hardware (requests, limits, concurrency defaults); whether the models fit the
+    GPU the leaf names is `_check_gpu_memory`'s question, so no reason here says "fits" about a GPU."""
     named = leaf.container.preset
     measure = per_gpu if on_gpu else need
     what = "per GPU" if on_gpu else "of RAM"
@@ -274,39 +299,109 @@ def _choose_preset(leaf, on_gpu, gpus_pp, need, per_gpu, reasons, problems) -> P
         if measure > preset.budget_bytes:
             problems.append(Problem("/container/preset", Severity.WARNING,
                                     f"preset {named} is meant for up to {gib(preset.budget_bytes)} {what}; the models need {gib(measure)}",
-                                    "use `preset: auto`, or a larger preset"))
+                                    "use `preset: auto`, or a larger preset", PRESET,
+                                    figures=(("need", measure), ("preset", preset.budget_bytes))))
         return preset
     order = CPU_ORDER if not on_gpu else GPU_ORDER if gpus_pp == 1 else ("multi-gpu",)
     for name in order:
         preset = PRESETS[name]
         if measure <= preset.budget_bytes:
-            reasons.append(f"preset {name} (auto): {gib(measure)} {what} fits its {gib(preset.budget_bytes)} ({preset.tier})")
+            reasons.append(f"preset {name} (auto): the smallest whose budget ({gib(preset.budget_bytes)} {what}) "
+                           f"covers the {gib(measure)} needed ({preset.tier})")
             return preset
     preset = PRESETS[order[-1]]
-    reasons.append(f"preset {preset.name} (auto): the largest of its class; {gib(measure)} {what} exceeds its {gib(preset.budget_bytes)}")
-    if on_gpu:
-        problems.append(Problem("/gpu/count", Severity.WARNING,
-                                f"the models need {gib(measure)} per GPU, more than the largest GPUs hold ({gib(preset.budget_bytes)})",
-                                "give each Ollama process more GPUs (`gpu.count`), or use smaller / more quantized models"))
+    reasons.append(f"preset {preset.name} (auto): the largest of its class; {gib(measure)} {what} exceeds its "
+                   f"{gib(preset.budget_bytes)}" + ("" if on_gpu else ", so the memory limit follows the estimate"))
     return preset
 
 
-def _check_vram(leaf, on_gpu, per_gpu, reasons, problems) -> None:
-    if not on_gpu:
-        return
+@dataclasses.dataclass(frozen=True)
+class _Fit:
+    """What the GPU fit check needs to say what to change."""
+
+    leaf: OllamaInferenceLoad
+    sizes: list[ModelSize]
+    largest: int
+    model_pointer: str
+    need: int  # one process
+    per_gpu: int
+    gpus_pp: int
+    num_parallel: int
+    context_length: int
+
+
+def gpu_memory(leaf: OllamaInferenceLoad) -> tuple[int, str, str] | None:
+    """(bytes of one GPU, where that figure comes from, its leaf pointer), or None when the leaf names no known GPU."""
     if leaf.gpu.vram is not None:
-        vram, source = int(parse_quantity(leaf.gpu.vram)), "gpu.vram"
-    elif leaf.gpu.product in GPU_VRAM:
-        vram, source = GPU_VRAM[leaf.gpu.product], f"{leaf.gpu.product} (nvidia-smi memory.total)"
-    else:
+        return int(parse_quantity(leaf.gpu.vram)), f"gpu.vram {quantity_text(leaf.gpu.vram)}", "/gpu/vram"
+    if leaf.gpu.product in GPU_VRAM:
+        return GPU_VRAM[leaf.gpu.product], f"{leaf.gpu.product}, per nvidia-smi", "/gpu/product"
+    return None
+
+
+def _check_gpu_memory(fit: _Fit, reasons: list[str], problems: list[Problem]) -> None:
+    leaf, per_gpu = fit.leaf, fit.per_gpu
+    known = gpu_memory(leaf)
+    largest_gpu = max(GPU_VRAM.values())
+    if known is None:
+        if per_gpu > largest_gpu:
+            problems.append(Problem(
+                "/gpu/count", Severity.ERROR,
+                f"the models need {gib(per_gpu)} per GPU, more than the largest GPU known ({gib(largest_gpu)}): "
+                f"it cannot be loaded on {fit.gpus_pp} GPU(s) per process",
+                _what_to_change(fit, largest_gpu), GPU_MEMORY, fit.model_pointer,
+                (("need", per_gpu), ("gpu", largest_gpu))))
+        elif per_gpu > PRESETS["gpu-medium"].budget_bytes:
+            problems.append(Problem(
+                "/gpu/count", Severity.WARNING,
+                f"the models need {gib(per_gpu)} per GPU but the leaf names no GPU: on a node with a smaller GPU "
+                "(16-24 GB cards are common) Ollama runs part of the model on the CPU, many times slower",
+                "name the GPU with `gpu.product` (e.g. NVIDIA-A100-SXM4-80GB) or its memory with `gpu.vram` (e.g. 80Gi), "
+                "so the fit is checked and the pod lands on such a node", GPU_MEMORY, fit.model_pointer,
+                (("need", per_gpu),)))
         return
+    vram, source, pointer = known
     if per_gpu > vram:
-        problems.append(Problem("/gpu", Severity.WARNING,
-                                f"the models need {gib(per_gpu)} per GPU but a GPU has {gib(vram)} ({source}): "
-                                "Ollama will run part of the model on the CPU, many times slower",
-                                "use a larger GPU, more GPUs per process, fewer parallel requests or a shorter context"))
+        problems.append(Problem(
+            pointer, Severity.ERROR,
+            f"the models need {gib(per_gpu)} per GPU ({_breakdown(fit)}) but one GPU has {gib(vram)} ({source}): "
+            "they do not fit; Ollama would run most of the model on the CPU, if at all",
+            _what_to_change(fit, vram), GPU_MEMORY, fit.model_pointer, (("need", per_gpu), ("gpu", vram))))
     else:
-        reasons.append(f"fits: {gib(per_gpu)} per GPU of {gib(vram)} ({source})")
+        reasons.append(f"fits: {gib(per_gpu)} per GPU of the {gib(vram)} of {source}")
+
+
+def _breakdown(fit: _Fit) -> str:
+    top = fit.sizes[fit.largest]
+    others = len(fit.sizes) - 1
+    buffers = top.memory_bytes - top.weights_bytes - top.kv_cache_bytes
+    return (f"{top.name}: {gib(top.weights_bytes)} weights + {gib(top.kv_cache_bytes)} KV cache + {gib(buffers)} buffers"
+            + (f", and {others} more model(s)" if others else "") + " + 0.5 GiB runtime"
+            + (f", split over {fit.gpus_pp} GPUs" if fit.gpus_pp > 1 else ""))
+
+
+def _what_to_change(fit: _Fit, vram: int) -> str:
+    """Concrete changes, each with its number: a bigger GPU, more GPUs, a smaller quantization, fewer slots, a size hint."""
+    leaf, options = fit.leaf, []
+    bigger = sorted((size, name) for name, size in GPU_VRAM.items() if size >= fit.per_gpu)
+    if bigger:
+        options.append(f"a GPU with at least {gib(fit.per_gpu)} (`gpu.product: {bigger[0][1]}`, or `gpu.vram`)")
+    usable = vram - RUNTIME_OVERHEAD
+    gpus = math.ceil((fit.need - RUNTIME_OVERHEAD) / usable) if usable > 0 else 0
+    if 1 < gpus <= 16 // leaf.ollama.processes and gpus > fit.gpus_pp:
+        options.append(f"`gpu.count: {gpus * leaf.ollama.processes}` so each Ollama process spreads over {gpus} GPUs")
+    top = fit.sizes[fit.largest]
+    if top.quantization not in ("Q4_K_M", "Q4_0", "Q4_K_S") and BITS_PER_WEIGHT.get(top.quantization, 0) > BITS_PER_WEIGHT["Q4_K_M"]:
+        smaller = int(top.weights_bytes * BITS_PER_WEIGHT["Q4_K_M"] / BITS_PER_WEIGHT[top.quantization])
+        options.append(f"a Q4_K_M tag of {top.name} ({gib(smaller)} of weights instead of {gib(top.weights_bytes)})")
+    elif top.kv_cache_bytes > GiB and (fit.num_parallel > 1 or fit.context_length > 4096):
+        options.append(f"fewer parallel requests or a shorter context (the KV cache takes {gib(top.kv_cache_bytes)})")
+    else:
+        options.append("a smaller model or quantization")
+    if top.source.startswith("size ") and "family table" not in top.source:
+        options.append(f"a size hint on {top.name} if its size is not what the name says "
+                       "(`size: {parameters: 8B, quantization: Q4_K_M}`)")
+    return "; or ".join(options)
 
 
 def _cache_size(leaf, disk, groups, reasons, problems) -> str:
@@ -317,7 +412,8 @@ def _cache_size(leaf, disk, groups, reasons, problems) -> str:
         if parse_quantity(leaf.cache.size) < disk:
             problems.append(Problem("/cache/size", Severity.ERROR,
                                     f"cache.size {size} is smaller than the models ({gib(disk)} on disk)",
-                                    f"set cache.size to at least {ceil_gi(disk * 1.25)}, or remove it to size the cache from the models"))
+                                    f"set cache.size to at least {ceil_gi(disk * 1.25)}, or remove it to size the cache from the models",
+                                    CACHE_SIZE, figures=(("need", disk), ("size", int(parse_quantity(leaf.cache.size))))))
         return size
     if mode == "emptyDir":
         headroom, why = max(2 * GiB, disk // 4), "25% (at least 2 GiB)"
@@ -329,31 +425,36 @@ def _cache_size(leaf, disk, groups, reasons, problems) -> str:
     return size
 
 
-def _resources(leaf, preset: Preset, on_gpu, need, gpus_pp, cache_size, reasons, problems):
+def _explicit(leaf: OllamaInferenceLoad) -> tuple[dict[str, str], dict[str, str]]:
+    """The leaf's own requests and limits, by resource key."""
+    explicit = leaf.container.resources
+    out: tuple[dict[str, str], dict[str, str]] = ({}, {})
+    for side, given in zip(out, (explicit.requests if explicit else None, explicit.limits if explicit else None)):
+        for key in RESOURCE_KEYS:
+            value = getattr(given, key.replace("-", "_")) if given is not None else None
+            if value is not None:
+                side[key] = quantity_text(value)
+    return out
+
+
+def _resources(leaf, preset: Preset, on_gpu, need, weights, gpus_pp, cache_size, model_pointer, reasons, problems):
     requests, limits = dict(preset.requests), dict(preset.limits)
-    if not on_gpu and need > parse_quantity(limits["memory"]):
+    given_req, given_lim = _explicit(leaf)
+    if not on_gpu and need > parse_quantity(limits["memory"]) and "memory" not in given_lim:
         limits["memory"] = ceil_gi(need)
         reasons.append(f"memory limit raised to the estimate, {limits['memory']}")
-    if not on_gpu:
-        wanted = min(max(parse_quantity(requests["memory"]), need), parse_quantity(limits["memory"]))
+    if not on_gpu and "memory" not in given_req:
+        wanted = min(max(parse_quantity(requests["memory"]), need), parse_quantity(given_lim.get("memory", limits["memory"])))
         requests["memory"] = ceil_gi(wanted) if wanted > parse_quantity(requests["memory"]) else requests["memory"]
     if leaf.cache.mode == "emptyDir":
         share = parse_quantity(cache_size) / leaf.ollama.processes
         for side in (requests, limits):
             side["ephemeral-storage"] = ceil_gi(parse_quantity(side["ephemeral-storage"]) + share)
         reasons.append(f"ephemeral-storage includes {ceil_gi(share)} of the emptyDir cache (it counts against the pod's ephemeral storage)")
-    explicit = leaf.container.resources
-    for side, given in ((requests, explicit.requests if explicit else None), (limits, explicit.limits if explicit else None)):
-        for key in RESOURCE_KEYS:
-            value = getattr(given, key.replace("-", "_")) if given is not None else None
-            if value is not None:
-                side[key] = quantity_text(value)
-    given_req = explicit.requests if explicit and explicit.requests else None
-    given_lim = explicit.limits if explicit and explicit.limits else None
+    requests.update(given_req)
+    limits.update(given_lim)
     for key in RESOURCE_KEYS:
-        attr = key.replace("-", "_")
-        req_set = given_req is not None and getattr(given_req, attr) is not None
-        lim_set = given_lim is not None and getattr(given_lim, attr) is not None
+        req_set, lim_set = key in given_req, key in given_lim
         if req_set or lim_set:
             reasons.append(f"{key}: request {requests[key]} / limit {limits[key]} (explicit {'request' if req_set else ''}"
                            f"{' and ' if req_set and lim_set else ''}{'limit' if lim_set else ''} from the leaf)")
@@ -364,11 +465,35 @@ def _resources(leaf, preset: Preset, on_gpu, need, gpus_pp, cache_size, reasons,
             elif lim_set and not req_set:
                 requests[key] = limits[key]
                 reasons.append(f"{key} request lowered to the explicit limit {limits[key]}")
-    if not on_gpu and parse_quantity(limits["memory"]) < need:
-        problems.append(Problem("/container/resources/limits/memory", Severity.WARNING,
-                                f"memory limit {limits['memory']} is below the {gib(need)} the models need on CPU: the container will be OOM-killed",
-                                f"raise it to at least {ceil_gi(need)} or remove it"))
+    _check_memory_limit(on_gpu, need, weights, limits["memory"], "memory" in given_lim, model_pointer, reasons, problems)
     if on_gpu:
         resource = GPU_RESOURCE[leaf.gpu.vendor if leaf.gpu.vendor != "none" else "nvidia"]
         requests[resource] = limits[resource] = str(gpus_pp)
     return requests, limits
+
+
+def _check_memory_limit(on_gpu, need, weights, limit_text, explicit, model_pointer, reasons, problems) -> None:
+    limit = parse_quantity(limit_text)
+    pointer = "/container/resources/limits/memory"
+    if on_gpu:
+        if limit < GPU_HOST_MEMORY:
+            problems.append(Problem(pointer, Severity.WARNING,
+                                    f"memory limit {limit_text} is below the {gib(GPU_HOST_MEMORY)} an Ollama process needs beside "
+                                    "its GPU (server, runner, the model file read into VRAM): the container may be OOM-killed",
+                                    f"raise it to at least {ceil_gi(GPU_HOST_MEMORY)} or remove it", MEMORY_LIMIT, model_pointer,
+                                    (("need", GPU_HOST_MEMORY), ("limit", int(limit)))))
+        return
+    if limit < weights:
+        problems.append(Problem(pointer, Severity.ERROR,
+                                f"memory limit {limit_text} cannot hold the models on CPU: their weights alone take {gib(weights)} "
+                                f"of the {gib(need)} they need; the container is OOM-killed while loading",
+                                f"raise it to at least {ceil_gi(need)} or remove it (the limit then follows the estimate), "
+                                "or run on a GPU", MEMORY_LIMIT, model_pointer, (("need", need), ("limit", int(limit)))))
+    elif limit < need:
+        problems.append(Problem(pointer, Severity.WARNING,
+                                f"memory limit {limit_text} is below the {gib(need)} the models need on CPU (weights {gib(weights)} "
+                                "+ KV cache and buffers): the container will be OOM-killed under load",
+                                f"raise it to at least {ceil_gi(need)} or remove it", MEMORY_LIMIT, model_pointer,
+                                (("need", need), ("limit", int(limit)))))
+    elif explicit:
+        reasons.append(f"memory limit {limit_text} (explicit) holds the {gib(need)} estimate")

@@ -87,6 +87,22 @@ EXPECTED = [
     Expect("modelfile_unquotable.yaml", "leaf.modelfile", 10, 5, "/models/1/modelfile", "remove the character",
            message="LINE SEPARATOR (U+2028)"),
     Expect("cache_smaller_than_models.yaml", "leaf.cache-size", 12, 9, "/cache/size", "at least", message="smaller than the models"),
+    # --- sizing: the planner's problems, at the leaf's line, with the numbers -------------------
+    Expect("gpu_too_small_for_model.yaml", "leaf.gpu-memory", 10, 12, "/gpu/product", "gpu.count: 3",
+           message="need 45.3 GiB per GPU (llama3.1:70b: 40.0 GiB weights"),
+    Expect("gpu_vram_too_small.yaml", "leaf.gpu-memory", 11, 9, "/gpu/vram", "a GPU with at least 45.3 GiB",
+           message="one GPU has 24.0 GiB (gpu.vram 24Gi)"),
+    Expect("gpu_unnamed_for_large_model.yaml", "leaf.gpu-memory", 9, 10, "/gpu/count", "gpu.product", severity="warning",
+           message="22.3 GiB per GPU but the leaf names no GPU"),
+    Expect("memory_limit_below_weights.yaml", "leaf.memory-limit", 13, 15, "/container/resources/limits/memory", "at least 45Gi",
+           message="weights alone take 40.5 GiB"),
+    Expect("memory_limit_below_estimate.yaml", "leaf.memory-limit", 13, 15, "/container/resources/limits/memory", "at least 7Gi",
+           severity="warning", message="below the 6.0 GiB the models need on CPU"),
+    Expect("preset_too_small.yaml", "leaf.preset", 12, 11, "/container/preset", "preset: auto", severity="warning",
+           message="meant for up to 8.0 GiB per GPU; the models need 45.3 GiB"),
+    Expect("cpu_preset_with_gpus.yaml", "leaf.preset", 11, 11, "/container/preset", "gpu.count: 0", message="CPU only"),
+    Expect("custom_model_other_context.yaml", "leaf.model-context", 8, 3, "/models", "num_ctx", severity="warning",
+           message="different context lengths (4096, 8192)"),
     Expect("ollama_version_latest.yaml", "leaf.image-tag", 9, 12, "/ollama/version", "pin a version"),
     Expect("gpu_processes_uneven.yaml", "leaf.gpu", 11, 14, "/ollama/processes", "one process per GPU", message="3 Ollama processes"),
     Expect("gpu_vendor_none_with_count.yaml", "leaf.gpu", 10, 11, "/gpu/vendor", "gpu.count: 0"),
@@ -106,7 +122,7 @@ EXPECTED = [
 ]
 
 # Single-file fixtures that must validate clean.
-CLEAN = ["tab_in_block_scalar_is_content.yaml"]
+CLEAN = ["tab_in_block_scalar_is_content.yaml", "gpu_fits_model.yaml"]
 
 # Fixture folders (several files) and the finding each must produce: (folder, file, code, line, column, pointer).
 FOLDERS = [
@@ -114,5 +130,6 @@ FOLDERS = [
     ("same_output_path", "b.yaml", "catalog.duplicate-output", 3, 14, "/serviceName"),
     ("host_claimed_twice", "b.yaml", "catalog.duplicate-host", 10, 9, "/ingress/host"),
     ("defaults_inherited_value", "_defaults.yaml", "schema.enum", 4, 11, "/gpu/vendor"),
+    ("gpu_product_inherited", "big.yaml", "leaf.gpu-memory", 7, 8, "/model"),
 ]
 CLEAN_FOLDERS = ["same_host_in_other_environment", "defaults_cascade"]

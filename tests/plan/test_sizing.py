@@ -8,6 +8,7 @@ import pytest
 
 from catalog_gen.catalog.model import OllamaInferenceLoad
 from catalog_gen.errors import CatalogGenError, Severity
+from catalog_gen.plan import sizing as sizing_module
 from catalog_gen.plan.presets import PRESETS
 from catalog_gen.plan.sizing import SizingError, service_problems, size_service
 from catalog_gen.quantity import parse_quantity
@@ -39,6 +40,10 @@ def gpu(count=1, **more):
 
 def warnings(service) -> list[str]:
     return [p.message for p in service_problems(service) if p.severity is Severity.WARNING]
+
+
+def errors(service) -> list[str]:
+    return [p.message for p in service_problems(service) if p.severity is Severity.ERROR]
 
 
 # --- seeds 000 / 002: 7B about 8 GB, 13B about 16 GB, 70B about 40 GB of VRAM -------------------
@@ -77,8 +82,8 @@ def test_a_70b_model_needs_about_40_gb_and_fits_the_seeds_48_gb_gpu(name):
 def test_on_a_24_gb_a10_a_7b_and_a_13b_fit_together_but_not_a_third_model():
     two = leaf(["newmodel:7b", "other:13b"], **gpu(product="NVIDIA-A10G"))
     three = leaf(["newmodel:7b", "other:13b", "third:13b"], **gpu(product="NVIDIA-A10G"))
-    assert warnings(two) == []
-    assert any("per GPU but a GPU has 22.5 GiB (NVIDIA-A10G" in w for w in warnings(three))
+    assert service_problems(two) == []
+    assert any("per GPU" in e and "but one GPU has 22.5 GiB (NVIDIA-A10G" in e for e in errors(three))
 
 
 # --- seed 004: hardware tiers ------------------------------------------------------------------
@@ -206,9 +211,111 @@ def test_a_big_model_on_cpu_raises_memory_to_the_estimate():
     assert parse_quantity(sizing.requests["memory"]) >= sizing.memory_estimate_bytes
 
 
-def test_an_explicit_cpu_memory_limit_below_the_estimate_is_warned_about():
-    service = leaf("llama3.1:8b", container={"resources": {"limits": {"memory": "2Gi"}}})
-    assert any("memory limit 2Gi is below" in w and "OOM-killed" in w for w in warnings(service))
+def test_an_explicit_cpu_memory_limit_below_the_weights_is_an_error_and_below_the_estimate_a_warning():
+    tiny = leaf("llama3.1:70b", gpu={"vendor": "none"}, container={"resources": {"limits": {"memory": "2Gi"}}})
+    short = leaf("llama3.1:8b", gpu={"vendor": "none"}, container={"resources": {"limits": {"memory": "5.5Gi"}}})
+    [error] = [p for p in service_problems(tiny) if p.severity is Severity.ERROR]
+    assert (error.code, error.pointer, error.fallback) == ("leaf.memory-limit", "/container/resources/limits/memory", "/model")
+    assert "memory limit 2Gi cannot hold the models on CPU: their weights alone take 40.5 GiB" in error.message
+    assert dict(error.figures)["limit"] == 2 * GiB and dict(error.figures)["need"] > 40 * GiB
+    assert any("memory limit 5.5Gi is below the 6.0 GiB" in w and "OOM-killed" in w for w in warnings(short))
+
+
+def test_plan_never_says_raised_to_the_estimate_when_an_explicit_limit_wins():
+    """Issue 11: `plan` said "limit raised to 45Gi" and then "limit 2Gi (explicit)"."""
+    _, problems = sizing_module._compute(*_with_figures(leaf("llama3.1:70b", gpu={"vendor": "none"},
+                                                         container={"resources": {"limits": {"memory": "2Gi"}}})))
+    sizing, _ = sizing_module._compute(*_with_figures(leaf("llama3.1:70b", gpu={"vendor": "none"},
+                                                      container={"resources": {"limits": {"memory": "2Gi"}}})))
+    assert sizing.limits["memory"] == "2Gi"
+    assert not any("raised to the estimate" in r for r in sizing.reasons)
+    assert any(p.code == "leaf.memory-limit" for p in problems)
+    raised = size_service(leaf("llama3.1:70b", gpu={"vendor": "none"}))
+    assert any("memory limit raised to the estimate, 45Gi" in r for r in raised.reasons)
+
+
+def _with_figures(service):
+    figures, problems = sizing_module._figures(service)
+    assert problems == []
+    return service, figures
+
+
+# --- public GPU memory sizes: L4 24 GB, A10G 24 GB, A100 40/80 GB, H100 80 GB, RTX 4090 24 GB, RTX 5070 Ti 16 GB ---
+
+GPUS_24_GB_OR_LESS = ["NVIDIA-L4", "NVIDIA-A10G", "NVIDIA-GeForce-RTX-4090", "NVIDIA-GeForce-RTX-5070-Ti", "NVIDIA-A100-SXM4-40GB"]
+GPUS_80_GB = ["NVIDIA-A100-SXM4-80GB", "NVIDIA-H100-80GB-HBM3"]
+
+
+@pytest.mark.parametrize("product, gb", [("NVIDIA-L4", 24), ("NVIDIA-A10G", 24), ("NVIDIA-A100-SXM4-40GB", 40),
+                                         ("NVIDIA-A100-SXM4-80GB", 80), ("NVIDIA-H100-80GB-HBM3", 80),
+                                         ("NVIDIA-GeForce-RTX-4090", 24), ("NVIDIA-GeForce-RTX-5070-Ti", 16)])
+def test_the_gpu_table_holds_the_public_memory_sizes(product, gb):
+    from catalog_gen.plan.presets import GPU_VRAM
+
+    assert 0.93 * gb * GB <= GPU_VRAM[product] <= 1.1 * gb * GB  # marketing GB vs the MiB nvidia-smi reports
+
+
+@pytest.mark.parametrize("product", GPUS_24_GB_OR_LESS)
+def test_a_70b_model_on_one_gpu_of_40_gb_or_less_is_an_error_at_the_gpu_with_the_numbers(product):
+    service = leaf("llama3.1:70b", **gpu(product=product))
+    [problem] = service_problems(service)
+    assert (problem.code, problem.severity, problem.pointer, problem.fallback) == (
+        "leaf.gpu-memory", Severity.ERROR, "/gpu/product", "/model")
+    assert "the models need 45.3 GiB per GPU" in problem.message and product in problem.message
+    figures = dict(problem.figures)
+    assert figures["need"] > figures["gpu"] and 40 * GB <= figures["need"] <= 50 * GB
+    assert "a GPU with at least 45.3 GiB" in problem.hint and "gpu.count:" in problem.hint
+    with pytest.raises(SizingError, match="/gpu/product"):
+        size_service(service)
+
+
+@pytest.mark.parametrize("product", GPUS_80_GB)
+def test_a_70b_model_fits_one_80_gb_gpu_and_plan_says_so_with_the_same_numbers(product):
+    sizing = size_service(leaf("llama3.1:70b", **gpu(product=product)))
+    assert service_problems(leaf("llama3.1:70b", **gpu(product=product))) == []
+    assert any(r.startswith("fits: 45.3 GiB per GPU of the") and product in r for r in sizing.reasons)
+    assert not any("fits its" in r for r in sizing.reasons)  # the preset is a tier, never "a fit" against another GPU
+
+
+@pytest.mark.parametrize("product", GPUS_24_GB_OR_LESS + GPUS_80_GB)
+@pytest.mark.parametrize("name", ["mistral:7b", "llama3.1:8b", "llama2:13b", "qwen2.5-coder:14b"])
+def test_7b_to_14b_models_fit_every_gpu_of_16_gb_or_more(product, name):
+    assert service_problems(leaf(name, **gpu(product=product))) == []
+
+
+def test_a_32b_model_fits_24_gb_but_not_the_16_gb_rtx_5070_ti():
+    assert service_problems(leaf("qwen2.5:32b", **gpu(product="NVIDIA-L4"))) == []
+    assert errors(leaf("qwen2.5:32b", **gpu(product="NVIDIA-GeForce-RTX-5070-Ti")))
+
+
+def test_two_l40s_hold_a_70b_model_split_over_both():
+    assert service_problems(leaf("llama3.1:70b", **gpu(2, product="NVIDIA-L40S"))) == []
+
+
+def test_gpu_vram_names_the_memory_of_an_unlisted_gpu():
+    [problem] = service_problems(leaf("llama3.1:70b", **gpu(vram="24Gi")))
+    assert problem.pointer == "/gpu/vram" and "one GPU has 24.0 GiB (gpu.vram 24Gi)" in problem.message
+    assert service_problems(leaf("llama3.1:70b", **gpu(vram="48Gi"))) == []
+
+
+def test_no_gpu_named_a_big_model_warns_and_one_beyond_every_gpu_is_an_error():
+    [warning] = service_problems(leaf("llama3.1:70b", **gpu()))
+    [error] = service_problems(leaf("llama3.1:405b", **gpu()))
+    assert (warning.severity, warning.pointer) == (Severity.WARNING, "/gpu/count")
+    assert (error.severity, error.pointer) == (Severity.ERROR, "/gpu/count")
+    assert "more than the largest GPU known" in error.message and "gpu.count:" in error.hint
+    assert service_problems(leaf("llama3.1:8b", **gpu())) == []
+
+
+def test_a_q8_model_that_does_not_fit_is_told_the_q4_k_m_size():
+    [problem] = service_problems(leaf("llama3.1:70b-instruct-q8_0", **gpu(product="NVIDIA-L40S")))
+    assert "a Q4_K_M tag of llama3.1:70b-instruct-q8_0" in problem.hint
+
+
+def test_every_problem_code_has_a_validate_rule():
+    from catalog_gen.catalog import rules
+
+    assert set(sizing_module.PROBLEM_CODES) <= set(rules.RULES)
 
 
 # --- caches and startup -----------------------------------------------------------------------
