@@ -22,6 +22,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	@# The router's admin-wall test builds a network namespace: it needs iproute2 (and root).
 	@command -v ip >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq iproute2; } \
 		|| echo "warning: iproute2 is missing and cannot be installed; the router's network-namespace test will fail"
+	@# The registry tests (pin, mirror, the pull script's mirror) run Debian's docker-registry on loopback.
+	@command -v docker-registry >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq docker-registry; } \
+		|| echo "warning: docker-registry is missing and cannot be installed; the registry tests will be skipped"
 	touch $(VENV)/.installed $@
 
 setup: $(VENV)/.installed

@@ -68,6 +68,11 @@ class Modelfile(Strict):
         description="Base model the custom model is built from; it is pulled first.",
         examples=["llama3.1:8b"],
     )
+    from_digest: str | None = Field(
+        default=None,
+        pattern=patterns.DIGEST,
+        description="Pin of the base model: the 64-hex digest `/api/tags` must report for `from` (written by `catalog-gen pin`).",
+    )
     system: str | None = Field(default=None, max_length=32768, description="System prompt (`SYSTEM`).")
     template: str | None = Field(default=None, max_length=32768, description="Prompt template (`TEMPLATE`).")
     parameters: dict[str, Union[str, int, float, bool, list[str]]] = Field(
@@ -458,6 +463,33 @@ class Monitoring(Strict):
     alerts: Alerts = Field(default_factory=Alerts, description="Alert thresholds.")
 
 
+class KeySecretRef(Strict):
+    name: str = Field(pattern=patterns.DNS_SUBDOMAIN, description="Secret name.")
+    key: str = Field(default="id_ed25519", pattern=patterns.SECRET_KEY, description="Key holding the OpenSSH ed25519 private key.")
+
+
+class RegistrySettings(Strict):
+    """Where pods pull models from (issue 15). Usually set once in `_defaults.yaml`; see docs/registry.md."""
+
+    mirror: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}(:[0-9]{1,5})?$",
+        description="Internal registry `host[:port]` that replaces every model's registry host for pulls: "
+        "`phi:latest` is pulled as `<mirror>/library/phi:latest` and copied to its own name. Fill it with `catalog-gen mirror`.",
+        examples=["registry.internal:5000"],
+    )
+    insecure: bool = Field(
+        default=False,
+        description="Reach the mirror over plain HTTP (Ollama's `insecure`: every registry request of the pull uses http://). "
+        "There is no skip-verify: a private CA must be in the image's trust store.",
+    )
+    credentials_secret: KeySecretRef | None = Field(
+        default=None,
+        description="Secret holding the Ollama key (`id_ed25519`) the pulls sign registry token requests with; "
+        "Ollama has no user/password for registries.",
+    )
+
+
 class OllamaInferenceLoad(Strict):
     """A catalog leaf: one Ollama inference service in one environment."""
 
@@ -499,6 +531,9 @@ class OllamaInferenceLoad(Strict):
     ownership: Ownership = Field(default_factory=Ownership, description="Service-catalog ownership.")
     gitops: GitOps = Field(default_factory=GitOps, description="GitOps delivery (Argo CD, Flux); usually set in `_defaults.yaml`.")
     monitoring: Monitoring = Field(default_factory=Monitoring, description="ServiceMonitor, alerts and dashboard.")
+    registry: RegistrySettings = Field(
+        default_factory=RegistrySettings, description="Registry mirror the pods pull models from; usually set in `_defaults.yaml`."
+    )
 
     @model_validator(mode="after")
     def _one_model_form(self) -> "OllamaInferenceLoad":

@@ -20,6 +20,10 @@ listens; ``FAKE_OLLAMA_SERVE_CRASH=1`` exits at start; ``FAKE_OLLAMA_PULL_DELAY`
 per progress chunk (slow); ``FAKE_OLLAMA_PULL_FAIL=N`` the first N pulls of each model
 fail mid-stream; ``FAKE_OLLAMA_PULL_STALL=N`` the first N pulls of each model hang forever;
 ``FAKE_OLLAMA_WRONG_DIGEST=1`` the registry serves another version than the pinned one.
+A name whose host is ``127.0.0.1:PORT`` and that is not in that file is pulled from a real OCI
+registry on loopback, as Ollama does it (one Accept header, the manifest stored byte for
+byte, blobs verified; ``https`` unless ``insecure``). ``cp`` and ``rm`` copy (byte for byte)
+and delete a manifest like ``/api/copy`` and ``/api/delete``.
 Every CLI call is appended to ``$FAKE_OLLAMA_STATE/calls.jsonl`` and every registry
 request to ``$FAKE_OLLAMA_STATE/registry.log``.
 """
@@ -228,6 +232,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._json(200, {"models": models})
         return self._send(404, b"404 page not found", "text/plain")
 
+    def do_DELETE(self):
+        if not self._host_ok():
+            return self._send(403)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}") if length else {}
+        if self.path != "/api/delete":
+            return self._send(404, b"404 page not found", "text/plain")
+        return self.delete(body)
+
     def do_POST(self):
         if not self._host_ok():
             return self._send(403)
@@ -239,7 +252,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = json.loads(raw)
         except ValueError as exc:
             return self._json(400, {"error": str(exc)})
-        route = {"/api/pull": self.pull, "/api/show": self.show, "/api/create": self.create}.get(self.path)
+        route = {"/api/pull": self.pull, "/api/show": self.show, "/api/create": self.create, "/api/copy": self.copy}.get(self.path)
         if route is None:
             return self._send(404, b"404 page not found", "text/plain")
         return route(body)
@@ -258,6 +271,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             while True:  # a stalled download: no bytes, no end
                 time.sleep(3600)
         entry = registry().get(key)
+        if entry is None and parts[0].startswith("127.0.0.1:"):
+            return self.oci_pull(parts, bool(body.get("insecure")))
         if entry is None:
             self._chunk({"error": "pull model manifest: file does not exist"})
             return self._stream_end()
@@ -288,6 +303,50 @@ class Handler(http.server.BaseHTTPRequestHandler):
             prune()
         self._chunk({"status": "success"})
         self._stream_end()
+
+    def oci_pull(self, parts, insecure: bool):
+        """Pull from a real registry like server/images.go: manifest bytes kept as received, blobs verified."""
+        host, ns, model, tag = parts
+        base = f"{'http' if insecure else 'https'}://{host}/v2/{ns}/{model}"
+        try:
+            manifest = oci_get(f"{base}/manifests/{tag}", {"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+            doc = json.loads(manifest)
+            for layer in [*doc["layers"], doc["config"]]:
+                digest = layer["digest"]
+                self._chunk({"status": f"pulling {digest[7:19]}", "digest": digest, "total": layer["size"], "completed": 0})
+                if not blob_path(digest).exists():
+                    data = oci_get(f"{base}/blobs/{digest}", {})
+                    if digest_of(data) != digest:
+                        raise OSError(f"digest mismatch, file must be downloaded again: want {digest}, got {digest_of(data)}")
+                    write_blob(data)
+                self._chunk({"status": f"pulling {digest[7:19]}", "digest": digest, "total": layer["size"], "completed": layer["size"]})
+        except FileNotFoundError:
+            self._chunk({"error": "pull model manifest: file does not exist"})
+            return self._stream_end()
+        except OSError as exc:
+            self._chunk({"error": f"pull model manifest: {exc}"})
+            return self._stream_end()
+        self._chunk({"status": "verifying sha256 digest"})
+        self._chunk({"status": "writing manifest"})
+        write_manifest(parts, manifest)
+        self._chunk({"status": "success"})
+        self._stream_end()
+
+    def copy(self, body):
+        src, dst = parse_name(body.get("source") or ""), parse_name(body.get("destination") or "")
+        if src is None or dst is None:
+            return self._json(400, {"error": "invalid model name"})
+        if not manifest_path(src).is_file():
+            return self._json(404, {"error": f"model '{body.get('source')}' not found"})
+        write_manifest(dst, manifest_path(src).read_bytes())
+        return self._send(200)
+
+    def delete(self, body):
+        parts = parse_name(body.get("model") or "")
+        if parts is None or not manifest_path(parts).is_file():
+            return self._json(404, {"error": f"model '{body.get('model')}' not found"})
+        manifest_path(parts).unlink()
+        return self._send(200)
 
     def show(self, body):
         name = body.get("model") or body.get("name") or ""
@@ -331,6 +390,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
         write_manifest(parts, manifest_bytes(layers))
         self._chunk({"status": "success"})
         self._stream_end()
+
+
+def oci_get(url: str, headers: dict) -> bytes:
+    """GET from a registry; FileNotFoundError on 404, OSError with Go's wording otherwise."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={**headers, "User-Agent": "ollama/0.33.0 (amd64 linux) Go/go1.24"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return resp.read()
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            raise FileNotFoundError(url) from exc
+        raise OSError(f"{exc.code}: {exc.read().decode(errors='replace')}") from exc
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, ssl.SSLError):
+            raise OSError(f'Get "{url}": http: server gave HTTP response to HTTPS client') from exc
+        raise OSError(f'Get "{url}": {exc.reason}') from exc
 
 
 def host_port() -> tuple[str, int]:
@@ -427,6 +506,25 @@ def cli(argv: list[str]) -> int:
             print(f"Error: {exc}", file=sys.stderr)
             return 1
         return stream("/api/create", {"model": args[0], **body, "stream": True})
+    if command == "cp":
+        if len(args) != 2:
+            print(f"Error: accepts 2 arg(s), received {len(args)}", file=sys.stderr)
+            return 1
+        _, resp = request("POST", "/api/copy", {"source": args[0], "destination": args[1]})
+        if resp.status != 200:
+            print(f"Error: {json.loads(resp.read() or b'{}').get('error', resp.reason)}", file=sys.stderr)
+            return 1
+        print(f"copied '{args[0]}' to '{args[1]}'")
+        return 0
+    if command == "rm":
+        for name in args:
+            _, resp = request("DELETE", "/api/delete", {"model": name})
+            if resp.status != 200:
+                print(f"Error: {json.loads(resp.read() or b'{}').get('error', resp.reason)}", file=sys.stderr)
+                return 1
+            resp.read()
+            print(f"deleted '{name}'")
+        return 0
     print(f'Error: unknown command "{command}" for "ollama"', file=sys.stderr)
     return 1
 
