@@ -304,7 +304,15 @@ def _add_router_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--queue-timeout", type=float, metavar="S", help="longest wait for a slot in seconds; then 503")
     p.add_argument("--idle-unload", type=float, metavar="S", help="unload models that are not kept warm after S idle seconds")
     p.add_argument("--api-keys", metavar="FILE", help="file with one API key per line; requests then need Authorization: Bearer")
-    p.add_argument("--request-timeout", type=float, metavar="S", help="longest exchange with Ollama in seconds")
+    p.add_argument("--request-timeout", type=float, metavar="S", help="total limit of one exchange with Ollama in seconds")
+    p.add_argument("--idle-timeout", type=float, metavar="S", help="longest silence between two chunks of a reply in seconds")
+    p.add_argument("--cors-origin", action="append", metavar="ORIGIN",
+                   help="origin browsers may call from, Ollama's OLLAMA_ORIGINS syntax (repeatable; default: same-origin only)")
+    p.add_argument("--admin-socket", metavar="PATH", help="unix socket serving model management inside the pod (default: none)")
+    p.add_argument("--keep-alive-min", type=float, metavar="S", help="lower bound of a caller's keep_alive in seconds")
+    p.add_argument("--keep-alive-max", type=float, metavar="S", help="upper bound of a caller's keep_alive in seconds")
+    p.add_argument("--max-models-per-backend", type=int, metavar="N", help="models one backend may hold (its OLLAMA_MAX_LOADED_MODELS)")
+    p.add_argument("--backend-memory-bytes", type=int, metavar="N", help="memory of one backend for models, for spreading")
     p.add_argument("--connect-timeout", type=float, metavar="S", help="longest TCP connect to Ollama in seconds")
     p.add_argument("--max-body-bytes", type=int, metavar="N", help="largest request body; larger gets 413")
     p.add_argument("--shutdown-grace", type=float, metavar="S", help="seconds requests in flight get to finish after SIGTERM")
@@ -324,6 +332,9 @@ def _run_router(args: argparse.Namespace) -> int:
         idle_unload=args.idle_unload, api_keys_file=args.api_keys, request_timeout=args.request_timeout,
         connect_timeout=args.connect_timeout, max_body_bytes=args.max_body_bytes, shutdown_grace=args.shutdown_grace,
         poll_interval=args.poll_interval, breaker_failures=args.breaker_failures, breaker_cooldown=args.breaker_cooldown,
+        idle_timeout=args.idle_timeout, cors_allowed_origins=args.cors_origin, admin_socket=args.admin_socket,
+        keep_alive_min=args.keep_alive_min, keep_alive_max=args.keep_alive_max,
+        max_models_per_backend=args.max_models_per_backend, backend_memory_bytes=args.backend_memory_bytes,
     )
     return serve(config)
 
@@ -639,8 +650,7 @@ def _check_paths(args: argparse.Namespace) -> None:
         check_output_file(args.output)
     for folder in getattr(args, "crds", None) or []:
         if not Path(folder).is_dir():
-            raise CatalogGenError(f"--crds {folder}: no such folder" if not Path(folder).exists() else f"--crds {folder}: not a folder",
-                                  hint="name a folder that holds CustomResourceDefinition YAML files")
+            raise CatalogGenError(f"--crds {folder}: not a directory", hint="name a folder that holds CRD YAML files")
 
 
 if __name__ == "__main__":  # pragma: no cover

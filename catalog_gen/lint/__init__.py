@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from catalog_gen.errors import Finding, UsageError
+from catalog_gen.lint.scratch import scratch_folder
+
+if TYPE_CHECKING:
+    from catalog_gen.progress import Progress
 
 __all__ = ["LintResult", "find_charts", "lint_charts"]
 
@@ -55,10 +58,20 @@ def find_charts(paths: Iterable[Path]) -> list[Path]:
     return unique
 
 
-def _scratch_parent() -> str | None:
-    """Helm lint needs a shadow copy of each chart on disk: use memory (/dev/shm) when there is one."""
-    shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+def interrupted_renders(paths: Iterable[Path]) -> list[Finding]:
+    """A finding for each staging folder a killed `catalog-gen render` left in a folder named (or its parent):
+    charts may be missing there, and lint alone would not notice one chart fewer."""
+    from catalog_gen.lint import chartfiles
+    from catalog_gen.lint.policies import CHECK_BY_ID
+
+    check = CHECK_BY_ID[chartfiles.CHECK]
+    folders = dict.fromkeys(f for p in paths if p.is_dir() for f in (p, p.parent))
+    found = dict.fromkeys(leftover for folder in folders for leftover in chartfiles.leftover_staging(folder))
+    return [Finding(file=str(leftover), line=0, column=0, pointer="", code=check.id, severity=check.severity,
+                    message=f"{leftover} is the staging folder of a `catalog-gen render` that was killed; "
+                            "charts may be missing from this folder",
+                    hint="run `catalog-gen render` (it repairs the folder first), then lint again")
+            for leftover in found]
 
 
 def lint_charts(
@@ -68,13 +81,16 @@ def lint_charts(
     crd_dirs: Iterable[Path] = (),
     require_schemas: bool = False,
     jobs: int | None = None,
+    progress: "Progress | None" = None,
 ) -> LintResult:
     """Lint every chart under ``chart_dirs``; findings are sorted, and nothing is printed.
 
     ``jobs`` worker processes (default: the CPU count, at most 4) share the
     charts when there are at least ``PARALLEL_MIN`` of them; the result does not
     depend on ``jobs``. Processes, not threads: parsing and checking are Python
-    and would serialize on the GIL.
+    and would serialize on the GIL. ``progress`` hears about each chart done.
+    The scratch folder (helm lint's shadow copies) is removed on every exit;
+    the next run removes what a killed run left (``scratch.py``).
     """
     from catalog_gen.lint import parallel
     from catalog_gen.lint.crds import CrdStore
@@ -85,11 +101,16 @@ def lint_charts(
     crd_paths = tuple(Path(d).resolve() for d in crd_dirs)
     CrdStore.load(crd_paths)  # fail early on a bad --crds, in this process
     workers = max(1, jobs or min(4, os.cpu_count() or 1))
-    with tempfile.TemporaryDirectory(prefix="catalog-gen-lint-", dir=_scratch_parent()) as scratch:
+    done = parallel.counter(progress, len(charts))
+    with scratch_folder() as scratch:
         job = parallel.Job(version, crd_paths, require_schemas, scratch)
         if workers > 1 and len(charts) >= parallel.PARALLEL_MIN:
-            per_chart = parallel.run_in_processes(job, charts, workers)
+            per_chart = parallel.run_in_processes(job, charts, workers, done)
         else:
-            per_chart = [parallel.lint_one(job, i, chart) for i, chart in enumerate(charts)]
-    findings = [f for chart_findings in per_chart for f in chart_findings]
+            per_chart = []
+            for i, chart in enumerate(charts):
+                per_chart.append(parallel.lint_one(job, i, chart))
+                done(1)
+    findings = interrupted_renders([Path(p) for p in chart_dirs])
+    findings += [f for chart_findings in per_chart for f in chart_findings]
     return LintResult(sorted(findings, key=Finding.sort_key), len(charts))

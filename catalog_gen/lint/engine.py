@@ -12,7 +12,8 @@ import dataclasses
 from pathlib import Path
 
 from catalog_gen.errors import Finding, Severity
-from catalog_gen.lint import helm, manifests, platform, schemas, security, semantic, suppress
+from catalog_gen.fsutil import Refused
+from catalog_gen.lint import chartfiles, helm, manifests, platform, schemas, security, semantic, suppress
 from catalog_gen.lint.crds import CrdStore
 from catalog_gen.lint.kube_schemas import KubeSchemas
 from catalog_gen.lint.locate import TemplateLineMap, node_position
@@ -75,8 +76,8 @@ class _Locator:
         key = (template, rendered)
         if key not in self._maps:
             try:
-                source = (self.chart_dir / template).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+                source = chartfiles.read_chart_file(self.chart_dir, template).decode("utf-8")
+            except (Refused, UnicodeDecodeError):
                 source = None
             self._maps[key] = TemplateLineMap(rendered, source) if source is not None else None
         return self._maps[key]
@@ -166,6 +167,10 @@ def lint_chart(chart_dir: Path, settings: Settings) -> list[Finding]:
             key, finding = locator.finding(issue, scenario, rendered)
             findings.setdefault(key, finding)
 
+    surveyed, safe = chartfiles.survey(chart_dir)  # before anything opens a file of the chart
+    add(surveyed, DEFAULT_SCENARIO, {})
+    if not safe:
+        return list(findings.values())
     lint_issues = helm.lint(chart_dir, settings.kube.version, settings.scratch)
     chart, own = helm.load(chart_dir)
     scenarios, scenario_issues = helm.scenarios(chart_dir)

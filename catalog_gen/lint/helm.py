@@ -39,6 +39,9 @@ os.environ.setdefault("GOGC", "400")
 import helm_python  # noqa: E402
 import yaml  # noqa: E402
 
+from catalog_gen import fsutil  # noqa: E402
+from catalog_gen.fsutil import Refused  # noqa: E402
+from catalog_gen.lint import chartfiles  # noqa: E402
 from catalog_gen.lint.objects import Issue  # noqa: E402
 
 helm_python.disable_logging()  # Helm's Go logger would otherwise print to stderr
@@ -62,42 +65,78 @@ def _position(text: str) -> tuple[str, int, int]:
     return match[2], int(match[3]), int(match[4] or 0)
 
 
-def _copy_tree(source: Path, target: Path, blank_yaml: bool) -> None:
+class _Budget:
+    """Bytes a shadow copy may still write (``chartfiles.MAX_CHART_BYTES`` a chart)."""
+
+    def __init__(self) -> None:
+        self.left = chartfiles.MAX_CHART_BYTES
+
+    def take(self, size: int) -> None:
+        self.left -= size
+        if self.left < 0:
+            raise Refused("io.too-large", "the chart is larger than lint's budget for a copy", "make the chart smaller")
+
+
+def _copy_tree(chart_dir: Path, source: Path, target: Path, blank_yaml: bool, budget: _Budget) -> None:
+    """Copy a folder of the chart; files are read only as regular files inside the chart, bounded (never a symlink's way out)."""
     target.mkdir()
     with os.scandir(source) as entries:
         for entry in entries:
             destination = target / entry.name
-            if entry.is_dir():
-                _copy_tree(Path(entry.path), destination, blank_yaml)
-            elif blank_yaml and entry.name.endswith((".yaml", ".yml")):
+            if entry.is_dir(follow_symlinks=False):
+                _copy_tree(chart_dir, Path(entry.path), destination, blank_yaml, budget)
+            elif blank_yaml and entry.name.endswith((".yaml", ".yml")) and not entry.is_symlink():
                 destination.touch()
+            elif entry.is_symlink() and os.path.isdir(entry.path):
+                if not fsutil.inside(entry.path, chart_dir):
+                    raise Refused("io.symlink-escape", f"{entry.path} leads out of the chart", "remove the symlink")
+                _copy_tree(chart_dir, Path(os.path.realpath(entry.path)), destination, blank_yaml, budget)
             else:
-                shutil.copyfile(entry.path, destination)
+                data = fsutil.read_regular(entry.path, chartfiles.MAX_FILE_BYTES, root=chart_dir)
+                budget.take(len(data))
+                if blank_yaml and entry.name.endswith((".yaml", ".yml")):
+                    data = b""
+                with open(destination, "xb") as handle:
+                    handle.write(data)
 
 
 def _shadow_copy(chart_dir: Path, scratch: Path) -> Path:
-    """A copy of the chart whose own templates/**/*.yaml are empty (see the module docstring)."""
+    """A copy of the chart whose own templates/**/*.yaml are empty (see the module docstring).
+
+    The copy is made from what ``chartfiles.survey`` let through, and checked again as it is
+    made: regular files inside the chart only, within a size budget, symlinks never followed out.
+    """
     target = scratch / chart_dir.name
     if target.exists():
         shutil.rmtree(target)
-    target.mkdir(parents=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    budget = _Budget()
+    target.mkdir()
     with os.scandir(chart_dir) as entries:
         for entry in entries:
             destination = target / entry.name
-            if entry.is_dir():
-                _copy_tree(Path(entry.path), destination, blank_yaml=entry.name == "templates")
+            if entry.is_dir(follow_symlinks=False) or (entry.is_symlink() and os.path.isdir(entry.path)):
+                if entry.is_symlink() and not fsutil.inside(entry.path, chart_dir):
+                    raise Refused("io.symlink-escape", f"{entry.path} leads out of the chart", "remove the symlink")
+                _copy_tree(chart_dir, Path(os.path.realpath(entry.path)), destination, entry.name == "templates", budget)
             else:
-                shutil.copyfile(entry.path, destination)
+                data = fsutil.read_regular(entry.path, chartfiles.MAX_FILE_BYTES, root=chart_dir)
+                budget.take(len(data))
+                with open(destination, "xb") as handle:
+                    handle.write(data)
     return target
 
 
 def lint(chart_dir: Path, kube_version: str, scratch: Path) -> list[Issue]:
     """``helm lint --strict`` of one chart; warnings are errors, infos stay infos."""
+    shadow = scratch / chart_dir.name
     try:
-        shadow = _shadow_copy(chart_dir, scratch)
-    except OSError as exc:
-        return [Issue("helm-lint", f"cannot copy the chart for helm lint: {exc}", file="Chart.yaml")]
-    try:
+        try:
+            shadow = _shadow_copy(chart_dir, scratch)
+        except Refused as refused:
+            return [Issue(chartfiles.CHECK, f"cannot copy the chart for helm lint: {refused.message}", file="Chart.yaml")]
+        except OSError as exc:
+            return [Issue("helm-lint", f"cannot copy the chart for helm lint: {exc}", file="Chart.yaml")]
         report = helm_python.lint(str(shadow), strict=True, kube_version=f"v{kube_version}.0")
     except helm_python.HelmError as exc:
         return [Issue("helm-lint", f"helm lint failed: {str(exc).replace(str(shadow), str(chart_dir))}", file="Chart.yaml")]
@@ -122,10 +161,13 @@ def scenarios(chart_dir: Path) -> tuple[list[Scenario], list[Issue]]:
     for path in sorted((chart_dir / "ci").glob("*-values.yaml")):
         name = f"ci/{path.name}"
         try:
-            values = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+            values = yaml.load(chartfiles.read_chart_file(chart_dir, name).decode("utf-8"), Loader=yaml.CSafeLoader)
         except yaml.MarkedYAMLError as err:
             line, column = (err.problem_mark.line + 1, err.problem_mark.column + 1) if err.problem_mark else (0, 0)
             issues.append(Issue("helm-render", f"{name} is not valid YAML: {err.problem}", file=name, line=line, column=column))
+            continue
+        except Refused as refused:
+            issues.append(Issue(chartfiles.CHECK, f"{name} {refused.message}", file=name))
             continue
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
             issues.append(Issue("helm-render", f"{name} cannot be read: {err}", file=name))

@@ -66,6 +66,12 @@ CHECKS: tuple[Check, ...] = (
         "Fix the template or values at the reported position; `required` messages name the missing value.",
     ),
     _c(
+        "chart-files", "error", "helm", "chart",
+        "A chart file cannot be read safely (a FIFO, device or socket, a symlink out of the chart, over the size limit) "
+        "and the chart is not loaded; or the chart lacks files its catalog-gen manifest lists (a render was interrupted).",
+        "Replace the file with a regular file inside the chart; for missing files run `catalog-gen render` again.",
+    ),
+    _c(
         "yaml-invalid", "error", "parse", "chart",
         "A rendered template is not valid YAML (Helm's render returns it without complaint) or starts indented.",
         "Fix the indentation or quoting at the reported line, e.g. use `nindent` and `quote` in the template.",

@@ -82,6 +82,8 @@ CASES: list[Case] = [
       E("templates/hpa.yaml", "  minReplicas: {{ .Values.autoscaling.minReplicas }}",
         '  minReplicas: {{ required "autoscaling.hpaMin is required" .Values.autoscaling.hpaMin }}  # here'),
       message="[values: ci/hpa-values.yaml]"),
+    C("chart lacks files its manifest lists (a killed render)", "chart-files",
+      E(".catalog-gen-manifest.json", None, '{"files": {"templates/gone.yaml": "0"}}\n'), message="missing 1 file(s)"),
     C("ci values not yaml", "helm-render", E("ci/hpa-values.yaml", "  mode: hpa", "  mode: hpa: keda  # here")),
     C("broken yaml", "yaml-invalid", E("templates/service.yaml", "  type: ClusterIP\n", "  type: ClusterIP\n  key: value: other  # here\n")),
     C("indented first line", "yaml-invalid", E("templates/extra.yaml", None, "  # here\n  apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: x\n")),
