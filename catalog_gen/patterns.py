@@ -9,9 +9,15 @@ reads "is not a Kubernetes quantity" instead of echoing the regex.
 from __future__ import annotations
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# RFC 1035 label: what Kubernetes requires of a Service name (it becomes a DNS name): starts with a letter.
+DNS_1035_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+# A label or annotation key: an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters.
+LABEL_KEY = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
 QUANTITY = r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?[0-9]+))?$"
+# A quantity of bytes: no `m`, `u` or `n` suffix (`500m` of memory is half a byte).
+BYTES = r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"
 DURATION = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"
 KEEP_ALIVE = r"^-?([0-9]+|([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+)$"
 DIGEST = r"^[a-f0-9]{64}$"
@@ -31,6 +37,12 @@ HTTP_PATH = r"^/[A-Za-z0-9/._~%!$&'()*+,;=:@-]*$"
 FRIENDLY: dict[str, tuple[str, str]] = {
     DNS_LABEL: ("is not a valid RFC 1123 label", "use lower-case letters, digits and '-', starting and ending with a letter or digit"),
     DNS_SUBDOMAIN: ("is not a valid RFC 1123 name", "use lower-case letters, digits, '-' and '.'"),
+    DNS_1035_LABEL: ("is not a valid RFC 1035 label (a Service name)",
+                     "start with a lower-case letter, then lower-case letters, digits and '-', ending with a letter or digit"),
+    LABEL_KEY: ("is not a valid label key", "write `name` or `prefix/name`: a DNS subdomain prefix, then at most 63 letters, "
+                "digits, '-', '_' and '.', starting and ending with a letter or digit"),
+    BYTES: ("is not a size in bytes", "write a number with a byte suffix, e.g. 512Mi, 4Gi, 1Ti (`m` means thousandths: "
+            "`500m` would be half a byte)"),
     LABEL_VALUE: ("is not a valid label value", "use letters, digits, '-', '_' and '.', at most 63 characters"),
     QUANTITY: ("is not a Kubernetes quantity", "write a number with an optional suffix, e.g. 500m, 2, 4Gi"),
     DURATION: ("is not a duration", "write a Go duration such as 30s, 5m or 1h30m"),
@@ -45,6 +57,6 @@ FRIENDLY: dict[str, tuple[str, str]] = {
     ENV_NAME: ("is not a valid environment variable name", "use letters, digits and '_', not starting with a digit"),
     SECRET_KEY: ("is not a valid Secret key", "use letters, digits, '-', '_' and '.'"),
     IMAGE_REPOSITORY: ("is not an image repository", "write e.g. ollama/ollama or registry.example.com/team/image, without a tag"),
-    IMAGE_TAG: ("is not an image tag", "write a version such as 0.33.0"),
+    IMAGE_TAG: ("is not an image tag", "write a version such as 0.32.15"),
     HTTP_PATH: ("is not an HTTP path prefix", "start with '/' and use URL-safe characters"),
 }

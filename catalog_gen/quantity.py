@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -48,3 +49,50 @@ def format_bytes(n: int | Decimal) -> str:
     if n >= gi:
         return f"{-(-n // gi)}Gi"
     return f"{max(1, -(-n // mi))}Mi"
+
+
+GiB = 2**30
+MiB = 2**20
+
+
+@dataclasses.dataclass(frozen=True)
+class QuantityRange:
+    """The unit and the sensible range of one quantity field of a leaf."""
+
+    path: tuple[str, ...]  # YAML path; `*` matches any key
+    unit: str  # "cores" or "bytes"
+    low: Decimal
+    high: Decimal
+    why: str  # what the range protects against
+
+    def words(self, value: Decimal) -> str:
+        return format_cores(value) if self.unit == "cores" else format_size(value)
+
+
+# Every quantity field of the leaf: the schema checks the form (a CPU quantity, or bytes without `m`), these the range.
+RANGES: tuple[QuantityRange, ...] = (
+    QuantityRange(("container", "resources", "*", "cpu"), "cores", Decimal("0.001"), Decimal(1024),
+                  "Kubernetes counts CPU in cores; less than 1m rounds up, nodes have at most a few hundred"),
+    QuantityRange(("container", "resources", "*", "memory"), "bytes", Decimal(16 * MiB), Decimal(4 * 2**40),
+                  "an Ollama container needs hundreds of MiB at least; a bare number is bytes"),
+    QuantityRange(("container", "resources", "*", "ephemeral-storage"), "bytes", Decimal(16 * MiB), Decimal(64 * 2**40),
+                  "scratch storage of a pod; a bare number is bytes"),
+    QuantityRange(("gpu", "vram"), "bytes", Decimal(GiB), Decimal(2**40), "the memory of one GPU: from 1Gi to 1Ti"),
+    QuantityRange(("cache", "size"), "bytes", Decimal(256 * MiB), Decimal(2**50), "a model cache; a bare number is bytes"),
+    QuantityRange(("router", "maxBodySize"), "bytes", Decimal(2**10), Decimal(256 * MiB),
+                  "the router reads each request body into memory (its limit is 256Mi); 0 would refuse every request"),
+)
+
+
+def format_cores(value: Decimal) -> str:
+    return f"{value.normalize():f} core(s)"
+
+
+def format_size(value: Decimal) -> str:
+    """A byte count as people read it: `0.5 bytes`, `4 bytes`, `512 MiB`."""
+    if value < 2**10:
+        return f"{value.normalize():f} byte(s)"
+    for unit, size in (("PiB", 2**50), ("TiB", 2**40), ("GiB", GiB), ("MiB", MiB), ("KiB", 2**10)):
+        if value >= size:
+            return f"{float(value / size):.4g} {unit}"
+    return f"{value} bytes"  # pragma: no cover - the loop always returns

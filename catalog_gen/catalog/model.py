@@ -25,6 +25,17 @@ Quantity = Annotated[
     Union[Annotated[str, Field(pattern=patterns.QUANTITY)], Annotated[int, Field(ge=0)], Annotated[float, Field(ge=0)]],
     Field(description="A Kubernetes quantity such as `500m`, `2`, `4Gi`.", examples=["500m", "4Gi"]),
 ]
+# Per-field quantities: each has its unit, its examples and a range (`catalog_gen.quantity.RANGES`, checked by
+# validate's `leaf.quantity` rule, since a JSON Schema cannot compare `4Gi` with `16Mi`).
+CpuQuantity = Annotated[
+    Union[Annotated[str, Field(pattern=patterns.QUANTITY)], Annotated[int, Field(ge=0)], Annotated[float, Field(ge=0)]],
+    Field(description="CPU cores: `500m` is half a core, `2` two cores.", examples=["500m", "2"]),
+]
+ByteQuantity = Annotated[
+    Union[Annotated[str, Field(pattern=patterns.BYTES)], Annotated[int, Field(ge=0)]],
+    Field(description="Bytes with a suffix: `512Mi`, `4Gi` (a bare number is bytes; no `m`: `500m` would be half a byte).",
+          examples=["4Gi"]),
+]
 Duration = Annotated[
     str,
     Field(pattern=patterns.DURATION, description="A Go duration such as `30s`, `5m`, `1h30m`.", examples=["5m"]),
@@ -125,16 +136,16 @@ class GPU(Strict):
         description="GPU product for node selection (`nvidia.com/gpu.product` / `amd.com/gpu.product-name` label value).",
         examples=["NVIDIA-A10G", "NVIDIA-GeForce-RTX-5070-Ti"],
     )
-    vram: Quantity | None = Field(
-        default=None, description="Memory of one GPU, when it cannot be inferred from the product (e.g. `24Gi`)."
+    vram: ByteQuantity | None = Field(
+        default=None, description="Memory of one GPU, when it cannot be inferred from the product (1Gi to 1Ti).", examples=["24Gi"]
     )
 
 
 class ResourceList(Strict):
-    cpu: Quantity | None = Field(default=None, description="CPU cores (`500m`, `2`).")
-    memory: Quantity | None = Field(default=None, description="Memory (`4Gi`).")
-    ephemeral_storage: Quantity | None = Field(
-        default=None, alias="ephemeral-storage", description="Local scratch storage (`10Gi`)."
+    cpu: CpuQuantity | None = Field(default=None, description="CPU cores (1m to 1024).", examples=["500m", "2"])
+    memory: ByteQuantity | None = Field(default=None, description="Memory in bytes (16Mi to 4Ti).", examples=["8Gi"])
+    ephemeral_storage: ByteQuantity | None = Field(
+        default=None, alias="ephemeral-storage", description="Local scratch storage in bytes (16Mi to 64Ti).", examples=["10Gi"]
     )
 
 
@@ -155,7 +166,15 @@ class Container(Strict):
         description="Resource preset. `auto` picks one from the models' estimated memory; explicit `resources` still win.",
     )
     resources: Resources | None = Field(default=None, description="Explicit requests/limits of the Ollama container.")
-    node_selector: dict[str, str] = Field(default_factory=dict, description="Extra node selector labels.")
+    node_selector: dict[
+        Annotated[str, Field(pattern=patterns.LABEL_KEY, max_length=316)],
+        Annotated[str, Field(pattern=patterns.LABEL_VALUE, max_length=63)],
+    ] = Field(
+        default_factory=dict,
+        description="Extra node selector labels (label keys and values as Kubernetes checks them).",
+        examples=[{"node-pool": "gpu"}],
+        json_schema_extra={"additionalProperties": False},
+    )
 
 
 class Ollama(Strict):
@@ -204,7 +223,9 @@ class Cache(Strict):
         default="emptyDir",
         description="`emptyDir`: per pod, re-downloaded on restart. `pvc`: one ReadWriteOnce claim per service, kept on uninstall. `shared`: one ReadWriteMany claim written only by a loader Job.",
     )
-    size: Quantity | None = Field(default=None, description="Volume size; default the models' size plus headroom.")
+    size: ByteQuantity | None = Field(
+        default=None, description="Volume size (256Mi to 1Pi); default the models' size plus headroom.", examples=["50Gi"]
+    )
     storage_class: str | None = Field(default=None, pattern=patterns.DNS_SUBDOMAIN, description="StorageClass of the claim.")
     existing_claim: str | None = Field(
         default=None, pattern=patterns.DNS_SUBDOMAIN, description="Use this existing PersistentVolumeClaim instead of creating one."
@@ -236,7 +257,10 @@ class Router(Strict):
     )
     idle_unload: Duration = Field(default="15m", description="Unload models that are not kept warm after this idle time.")
     api_key_secret: SecretRef | None = Field(default=None, description="Secret with API keys; requests then need `Authorization: Bearer`.")
-    max_body_size: Quantity = Field(default="16Mi", description="Largest request body; larger gets 413.")
+    max_body_size: ByteQuantity = Field(
+        default="16Mi", description="Largest request body (1Ki to 256Mi: the router holds bodies in memory); larger gets 413.",
+        examples=["16Mi"],
+    )
 
 
 class GatewayRef(Strict):
@@ -500,9 +524,10 @@ class OllamaInferenceLoad(Strict):
 
     workload_type: Literal["OLLAMA_INFERENCE_LOAD"] = Field(description="Kind of workload this leaf describes.")
     service_name: str = Field(
-        pattern=patterns.DNS_LABEL,
+        pattern=patterns.DNS_1035_LABEL,
         max_length=40,
-        description="Service name: the Helm release and the prefix of every object name (RFC 1123 label, at most 40 characters so derived names fit).",
+        description="Service name: the Helm release, the Service and the prefix of every object name (RFC 1035 label: "
+        "starts with a letter; at most 40 characters so derived names fit).",
         examples=["ollama-phi"],
     )
     service_catalog: str = Field(

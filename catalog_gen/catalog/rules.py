@@ -44,6 +44,7 @@ class LeafView:
     doc: Document
     schema: dict
     sizing: list | None = None  # the planner's problems, computed on first use by the sizing rules
+    quantities: list | None = None  # leaf.quantity's findings: sizing says nothing more about a quantity out of range
 
     def get(self, *path: str | int):
         """The value at a path, or the schema default when the leaf does not set it."""
@@ -163,7 +164,7 @@ def _image_tag(v: LeafView):
         value = v.get(*path)
         if isinstance(value, str) and value.lower() == "latest":
             yield v.finding("/" + "/".join(path), "leaf.image-tag", f"`{'.'.join(path)}` is `latest`, which moves under you",
-                            "pin a version such as 0.33.0")
+                            "pin a version such as 0.32.15")
 
 
 @rule("leaf.gpu", "GPU count, vendor and Ollama processes per pod agree (one process per GPU).")
@@ -199,6 +200,63 @@ def _resources(v: LeafView):
                 yield v.finding(f"/container/resources/requests/{name}", "leaf.resources",
                                 f"`{name}` request {requests[name]} is above its limit {limits[name]}",
                                 "raise the limit or lower the request; Kubernetes rejects the pod otherwise")
+
+
+@rule("leaf.quantity", "Each quantity is within its field's range, in its unit (`memory: 4` is four bytes; "
+      "`router.maxBodySize` below 1Ki refuses every request).")
+def _quantity(v: LeafView):
+    return iter(_quantity_findings(v))
+
+
+def _quantity_findings(v: LeafView) -> list[Finding]:
+    if v.quantities is None:
+        v.quantities = list(_quantity_checks(v))
+    return v.quantities
+
+
+def _quantity_checks(v: LeafView):
+    from catalog_gen.quantity import RANGES
+
+    for spec in RANGES:
+        for pointer, value in _walk(v.doc.data, spec.path, ""):
+            if value is None:
+                continue
+            amount = parse_quantity(value)
+            if spec.low <= amount <= spec.high:
+                continue
+            dotted = pointer[1:].replace("/", ".")
+            bound = f"at least {spec.words(spec.low)}" if amount < spec.low else f"at most {spec.words(spec.high)}"
+            yield v.finding(pointer, "leaf.quantity", f"`{dotted}: {value}` is {spec.words(amount)}; it must be {bound} ({spec.why})",
+                            _quantity_hint(spec, value, amount))
+
+
+def _walk(node, path: tuple[str, ...], pointer: str):
+    """(pointer, value) of every place of the leaf matching a path with `*` wildcards."""
+    if not path:
+        yield pointer, node
+        return
+    if not isinstance(node, dict):
+        return
+    keys = sorted(node) if path[0] == "*" else [path[0]] if path[0] in node else []
+    for key in keys:
+        yield from _walk(node[key], path[1:], f"{pointer}/{key}")
+
+
+def _quantity_hint(spec, value, amount) -> str:
+    from decimal import Decimal
+
+    if spec.unit == "cores":
+        return "CPU is counted in cores: write `2` for two cores or `500m` for half a core"
+    number = str(value)
+    if number.replace(".", "", 1).isdigit():  # a bare number: bytes, but meant as GiB or MiB
+        for suffix, size in (("Gi", 2**30), ("Mi", 2**20)):
+            if spec.low <= Decimal(number) * size <= spec.high:
+                return f"a bare number is bytes: did you mean `{number}{suffix}`?"
+    return f"write a size from {spec.words(spec.low)} to {spec.words(spec.high)} with a suffix, e.g. `{_example(spec)}`"
+
+
+def _example(spec) -> str:
+    return {"cpu": "2", "memory": "8Gi", "ephemeral-storage": "10Gi", "vram": "24Gi", "size": "50Gi", "maxBodySize": "16Mi"}[spec.path[-1]]
 
 
 @rule("leaf.namespace", "Services do not go into Kubernetes' own namespaces.")
@@ -350,8 +408,9 @@ def _written_here(v: LeafView, pointer: str) -> bool:
 
 def _sizing_rule(code: str, description: str) -> None:
     def check(v: LeafView):
+        out_of_range = {f.pointer for f in _quantity_findings(v)}
         for problem in _sizing_problems(v):
-            if problem.code != code:
+            if problem.code != code or problem.pointer in out_of_range:
                 continue
             pointer, message = problem.pointer, problem.message
             if problem.fallback and not _written_here(v, pointer):

@@ -56,6 +56,9 @@ _QUANT_TOKEN = re.compile(r"^(?:i?q\d(?:_[a-z0-9]+)*|fp?16|bf16|fp?32|mxfp4)$", 
 # Mixture-of-experts `NxM`: experts share attention and embeddings, so the total is
 # less than N x M. Mixtral: 8x7B = 46.7B (0.83), 8x22B = 141B (0.80).
 MOE_SHARE = 0.83
+# Sizes outside these bounds are typos (`mymodel:999999999999b`), not models: they would size astronomical pods.
+MIN_PARAMETERS_B = 0.005
+MAX_PARAMETERS_B = 4000.0
 
 
 class ModelSizeUnknown(CatalogGenError):
@@ -200,6 +203,13 @@ def weights_figure(spec: ModelSpec) -> WeightsFigure:
         )
     if note:
         notes.append(note)
+    if not MIN_PARAMETERS_B <= params <= MAX_PARAMETERS_B:
+        named = f"size hint {spec.size.parameters}" if spec.size is not None else f"the name {sized_name!r}"
+        raise ModelSizeUnknown(
+            f"model {spec.name!r}: {named} means {params:,.15g}B parameters, which no model has "
+            f"(the largest open models have about 1T; the smallest about 10M)",
+            hint="check the size in the tag (`8b`, `70b`, `0.5b`), or give a size hint such as `size: {parameters: 8B}`",
+        )
 
     # Quantization: size hint > tag > family/variant default > Ollama's usual default.
     hint_quant = spec.size.quantization if spec.size is not None else None
