@@ -8,6 +8,8 @@ load-only request per model (empty prompt / empty input), which returns when
 the model is in memory. The wait is reported. The checks run afterwards even if
 the service never became ready, so the report says which part is missing; if
 the target never answered at all, no check runs and the exit code is 2.
+``Options.progress`` hears about the wait (what it waits for, about every
+second) and about each check; the runner prints nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 import httpx
 
 from catalog_gen.catalog.model import OllamaInferenceLoad
+from catalog_gen.progress import Progress, Tick
+from catalog_gen.progress import report as _tell
 from catalog_gen.smoke import checks as smoke_checks
 from catalog_gen.smoke import context as smoke_context
 from catalog_gen.smoke.results import CheckResult, SmokeReport, Status, Warmup, summarize
@@ -35,6 +39,7 @@ class Options:
     warmup: float | None = None  # default smoke.warmupSeconds
     api_key: str | None = None
     diagnose: Callable[[], list[str]] | None = None  # Kubernetes diagnostics, called when something failed
+    progress: Progress | None = None  # told about the warm-up wait (about every second) and each check
 
 
 def load_leaf(path: Path) -> OllamaInferenceLoad:
@@ -79,11 +84,16 @@ class _NotRouter(Exception):
     pass
 
 
-async def warm_up(ctx: smoke_context.Context, deadline: float) -> Warmup:
+async def warm_up(ctx: smoke_context.Context, deadline: float, progress: Progress | None = None) -> Warmup:
     started = time.perf_counter()
     result = Warmup()
     delay = 0.25
     warmed: set[str] = set()
+    task = f"waiting for {ctx.url('') or 'the service'} to be ready"
+
+    def tell() -> None:
+        _tell(progress, Tick(task, time.perf_counter() - started, deadline, "s", result.detail))
+
     while True:
         result.attempts += 1
         remaining = deadline - (time.perf_counter() - started)
@@ -96,9 +106,15 @@ async def warm_up(ctx: smoke_context.Context, deadline: float) -> Warmup:
             break
         except httpx.HTTPError as exc:
             result.detail = f"{ctx.url('')} does not answer: {type(exc).__name__}: {exc}".rstrip(": ")
+        tell()
         if result.ready or time.perf_counter() - started + delay > deadline:
             break
-        await asyncio.sleep(delay)
+        slept = 0.0
+        while slept < delay:  # in steps of at most a second, so a long wait shows it goes on
+            step = min(1.0, delay - slept)
+            await asyncio.sleep(step)
+            slept += step
+            tell()
         delay = min(delay * 2, MAX_BACKOFF)
     result.seconds = time.perf_counter() - started
     return result
@@ -145,10 +161,14 @@ async def run_async(leaf: OllamaInferenceLoad, leaf_path: str, options: Options)
     limits = httpx.Limits(max_connections=leaf.smoke.concurrency + 8, max_keepalive_connections=leaf.smoke.concurrency + 8)
     async with httpx.AsyncClient(base_url=options.url.rstrip("/"), headers=headers, limits=limits, timeout=timeout) as client:
         ctx = smoke_context.Context(client, leaf, leaf_path, timeout)
-        report = SmokeReport(leaf_path, f"{leaf.namespace}/{leaf.service_name}", options.url, await warm_up(ctx, deadline))
+        report = SmokeReport(leaf_path, f"{leaf.namespace}/{leaf.service_name}", options.url,
+                             await warm_up(ctx, deadline, options.progress))
         if report.warmup.reached:
-            for check in smoke_checks.plan(leaf):
+            planned = smoke_checks.plan(leaf)
+            for number, check in enumerate(planned):
+                _tell(options.progress, Tick(f"smoke checks of {leaf.service_name}", number, len(planned), "check", check.name))
                 report.results.append(await _run_check(check, ctx))
+            _tell(options.progress, Tick(f"smoke checks of {leaf.service_name}", len(planned), len(planned), "check"))
         report.latency = latency_summary(ctx.samples)
     troubled = not report.warmup.reached or any(r.status in (Status.FAILED, Status.ERROR) for r in report.results)
     if troubled and options.diagnose is not None:

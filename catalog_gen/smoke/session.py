@@ -16,11 +16,14 @@ from pathlib import Path
 
 from catalog_gen.catalog.model import OllamaInferenceLoad
 from catalog_gen.errors import InputError, ToolError, UsageError
+from catalog_gen.fsutil import Refused, read_regular
+from catalog_gen.progress import Progress
 from catalog_gen.smoke import kube
 from catalog_gen.smoke.results import SmokeReport, Warmup
 from catalog_gen.smoke.runner import Options, load_leaf, run
 
 API_KEY_ENV = "CATALOG_GEN_API_KEY"
+MAX_KEY_FILE_BYTES = 64 * 1024  # a key file holds a few keys; a FIFO or /dev/zero must not hang or grow us
 
 
 @dataclasses.dataclass
@@ -39,9 +42,11 @@ def read_api_key(path: Path | None) -> str | None:
     """The key from ``--api-key-file`` (first line that is not blank or a comment), else $CATALOG_GEN_API_KEY."""
     if path is not None:
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read the API key file: {exc.strerror}", hint="pass a readable file to --api-key-file") from exc
+            lines = read_regular(path, MAX_KEY_FILE_BYTES).decode("utf-8").splitlines()
+        except Refused as refused:
+            raise InputError(f"{path}: cannot use the API key file: {refused.message}", hint=refused.hint) from refused
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: the API key file is not UTF-8", hint="write the key as plain text") from exc
         keys = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
         if not keys:
             raise InputError(f"{path}: the API key file holds no key", hint="write one key per line")
@@ -72,7 +77,7 @@ def _diagnoser(api, leaf: OllamaInferenceLoad):
     return diagnose
 
 
-def run_request(req: Request) -> list[SmokeReport]:
+def run_request(req: Request, progress: Progress | None = None) -> list[SmokeReport]:
     if req.url and len(req.leaves) > 1:
         raise UsageError("--url names one service, but several leaves were given", hint="run one smoke per leaf with its --url, or use --kube / --in-cluster")
     api_key = read_api_key(req.api_key_file)
@@ -101,6 +106,6 @@ def run_request(req: Request) -> list[SmokeReport]:
                     continue
             else:
                 url = ingress_url(leaf, path)
-            options = Options(url, req.timeout, req.warmup, api_key, _diagnoser(api, leaf) if api is not None else None)
+            options = Options(url, req.timeout, req.warmup, api_key, _diagnoser(api, leaf) if api is not None else None, progress)
             reports.append(run(leaf, str(path), options))
     return reports
