@@ -151,14 +151,16 @@ def _shorthand(doc: CommentedMap, edit: Edit, lines: list[str], display: str):
     return key_line, "swap", [f"{pad}models:{rest}", f"{pad}  - name: {value}", f"{pad}    digest: {edit.digest}"]
 
 
-def line_of(text: str, where: tuple, display: str) -> int:
-    """1-based line of the digest an edit at `where` sets (of its model's name when there is none yet)."""
+def position_of(text: str, where: tuple, display: str) -> tuple[int, int]:
+    """1-based (line, column) of the digest an edit at `where` sets (of its model's name when there is none yet)."""
     doc = parse(text, display)
     if where == ("model",):
-        return doc.lc.key("model")[0] + 1
+        line, col = doc.lc.key("model")
+        return line + 1, col + 1
     item = doc["models"][where[1]]
     mapping, after, key = (item["modelfile"], "from", "fromDigest") if len(where) == 3 else (item, "name", "digest")
-    return (mapping.lc.key(key) if key in mapping else mapping.lc.key(after))[0] + 1
+    line, col = mapping.lc.key(key) if key in mapping else mapping.lc.key(after)
+    return line + 1, col + 1
 
 
 def _verify(text: str, edits: list[Edit], display: str) -> None:

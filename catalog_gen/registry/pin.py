@@ -92,8 +92,8 @@ class Resolver:
             client.close()
 
 
-def _finding(r: Resolved, line: int, code: str, severity: Severity, message: str, hint: str = "") -> Finding:
-    return Finding(r.target.display, line, 0, r.target.pointer, code, severity, message, hint)
+def _finding(r: Resolved, at: tuple[int, int], code: str, severity: Severity, message: str, hint: str = "") -> Finding:
+    return Finding(r.target.display, at[0], at[1], r.target.pointer, code, severity, message, hint)
 
 
 def run_pin(targets: list[Target], *, update: bool = False, check: bool = False, resolver: Resolver | None = None) -> PinOutcome:
@@ -113,7 +113,7 @@ def run_pin(targets: list[Target], *, update: bool = False, check: bool = False,
     for r in results:
         t = r.target
         text = texts.setdefault(t.file, t.file.read_text(encoding="utf-8"))
-        line = roundtrip.line_of(text, t.where, t.display)
+        line = roundtrip.position_of(text, t.where, t.display)
         model = f"model {t.name}" + (f" (pulled as {t.pull.short})" if t.pull != t.source else "")
         if r.error is not None:
             unreachable |= isinstance(r.error, Unreachable)
