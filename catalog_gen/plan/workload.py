@@ -81,6 +81,10 @@ def add_pull(ctx: PlanContext) -> None:
     v.put("pull.jobDeadlineSeconds", deadline, "Deadline of the loader Job (shared cache).")
     v.put("pull.resources", {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}},
           "Resources of the pull/wait container.")
+    registry = ctx.leaf.registry  # issue 15, docs/registry.md
+    v.put("pull.registryMirror", registry.mirror or "",
+          "Registry host[:port] every model is pulled from instead of its own (PULL_REGISTRY_MIRROR); empty: each model's own registry.")
+    v.put("pull.registryInsecure", registry.insecure, "Reach the mirror over plain HTTP (PULL_REGISTRY_INSECURE).")
     pull = v.get("pull")
     writer = "a loader Job (the one writer of the shared claim); serving pods wait for its models" if mode == "shared" \
         else "an init container of each pod, before Ollama serves"

@@ -57,6 +57,7 @@ CONSTRAINTS = {
     "ollama.keepAlive": {"pattern": patterns.KEEP_ALIVE},
     "ollama.processes": {"minimum": 1, "maximum": 16},
     "replicaCount": {"minimum": 0},
+    "pull.registryMirror": {"pattern": r"^$|^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[0-9]{1,5})?$", "maxLength": 260},
 }
 MODEL_ITEM = {
     "type": "object",
