@@ -176,6 +176,13 @@ Usage: env: {{- include "catalog-gen.pullEnv" . | nindent 12 }}
   value: {{ .Values.pull.backoffSeconds | quote }}
 - name: WAIT_DEADLINE_SECONDS
   value: {{ .Values.cache.waitDeadlineSeconds | quote }}
+{{- with .Values.pull.registryMirror }}
+# Models come from this registry mirror (docs/registry.md); the script copies each to the leaf's name.
+- name: PULL_REGISTRY_MIRROR
+  value: {{ . | quote }}
+- name: PULL_REGISTRY_INSECURE
+  value: {{ ternary "1" "0" $.Values.pull.registryInsecure | quote }}
+{{- end }}
 {{- if eq .Values.cache.mode "shared" }}
 - name: OLLAMA_NOPRUNE
   value: "1"
