@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from catalog_gen.catalog import gateways
 from catalog_gen.plan.context import PlanContext
 
 
@@ -40,18 +41,33 @@ def add_ingress(ctx: PlanContext) -> None:
                    "Gateway API v1; backendRefs written in full so Argo CD sees no drift")
 
 
+def traffic_source(ctx: PlanContext) -> gateways.TrafficSource:
+    leaf = ctx.leaf
+    ingress = leaf.ingress
+    return gateways.traffic_source(
+        enabled=ingress.enabled, controller=ingress.controller, api=ingress.api,
+        gateway_class=ingress.gateway_class_name, ingress_class=ingress.ingress_class_name,
+        gateway_name=ingress.gateway.name if ingress.gateway else None,
+        gateway_namespace=ingress.gateway.namespace if ingress.gateway else None,
+        namespace=leaf.namespace, allow_from_namespaces=list(ingress.allow_from_namespaces))
+
+
 def add_network_policy(ctx: PlanContext) -> None:
     leaf, v = ctx.leaf, ctx.values
-    ingress = leaf.ingress
-    gateway = ingress.gateway
-    allow = list(ingress.allow_from_namespaces)
-    if not allow and ingress.enabled:
-        allow = [(gateway.namespace or leaf.namespace) if gateway else leaf.namespace]
+    source = traffic_source(ctx)
     v.section("networkPolicy", "NetworkPolicy of the service port.")
-    v.put("networkPolicy.enabled", True, "Admit traffic to the service port only from the listed namespaces and this one.")
-    v.put("networkPolicy.allowFromNamespaces", sorted(set(allow)), "Namespaces allowed in (the gateway's by default).")
-    ctx.decide("security", f"NetworkPolicy: service port from {', '.join(sorted(set(allow))) or 'no other namespace'} "
-               f"and this namespace; Ollama as {'root (ollama.runAsRoot)' if leaf.ollama.run_as_root else 'uid 1000'}",
+    v.put("networkPolicy.enabled", True, "Admit traffic to the service port only from this namespace and the gateway's data plane.")
+    v.put("networkPolicy.open", source.open,
+          "The service port is open to every source: the gateway's traffic cannot be selected by a NetworkPolicy.")
+    v.put("networkPolicy.allowFromNamespaces", list(source.namespaces), "Namespaces whose pods are admitted.")
+    v.put("networkPolicy.allowFromPods", [dict(p) for p in source.pods],
+          "Gateway proxy pods admitted: namespace (empty: any), labels, and gatewayLabel (a label key that must "
+          "equal the name of the chart's own Gateway).")
+    admitted = ("every source" if source.open else
+                ", ".join([*source.namespaces, *(f"pods {p['labels']} in {p['namespace'] or 'any namespace'}" for p in source.pods)])
+                or "no other namespace")
+    ctx.decide("security", f"NetworkPolicy: service port from {admitted} and this namespace", source.reason)
+    ctx.decide("security", f"Ollama as {'root (ollama.runAsRoot)' if leaf.ollama.run_as_root else 'uid 1000'}",
                "every container: no privilege escalation, no capabilities, RuntimeDefault seccomp, "
                "read-only root file system; no service-account token in serving pods")
 

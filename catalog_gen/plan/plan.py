@@ -41,8 +41,11 @@ def build_plan(leaf: OllamaInferenceLoad, source: str) -> ChartPlan:
     for step in (workload.add_identity, workload.add_image, workload.add_models, workload.add_ollama,
                  workload.add_pull, workload.add_cache, serving.add_router, serving.add_service, serving.add_probes,
                  exposure.add_ingress, exposure.add_network_policy, exposure.add_disruption_budget,
-                 exposure.add_autoscaling, _add_smoke, _add_operations, workload.add_placement):
+                 exposure.add_autoscaling, _add_smoke, _add_operations):
         step(ctx)
+    workload.add_workload(ctx, serving.startup_budget(ctx).seconds)
+    workload.add_placement(ctx, exposure.most_replicas(ctx))
+    serving.add_termination(ctx)
 
     name = leaf.service_name
     models_text = ", ".join(spec.name for spec in leaf.model_specs)

@@ -8,6 +8,8 @@ from catalog_gen.plan.workload import OLLAMA_BASE_PORT
 
 ROUTER_PORT = 8080
 SERVICE_PORT = 80
+PRESTOP_DELAY_SECONDS = 5
+TERMINATION_SLACK_SECONDS = 15
 
 
 def slots_per_process(ctx: PlanContext) -> int:
@@ -36,7 +38,8 @@ def add_router(ctx: PlanContext) -> None:
     v.put("router.config.requestTimeoutSeconds", seconds(leaf.ingress.request_timeout), "Upstream request timeout.")
     v.put("router.config.connectTimeoutSeconds", 5, "Upstream connect timeout.")
     v.put("router.config.maxBodyBytes", byte_count(leaf.router.max_body_size), "Largest request body; larger gets 413.")
-    v.put("router.config.shutdownGraceSeconds", 30, "On SIGTERM, time given to requests in flight.")
+    v.put("router.config.shutdownGraceSeconds", longest_request_seconds(ctx),
+          "On SIGTERM, time given to requests in flight: the longest request the router allows.")
     v.put("router.resources", {"requests": {"cpu": "100m", "memory": "96Mi"}, "limits": {"memory": "256Mi"}},
           "Resources of the router container.")
     if ctx.router:
@@ -47,6 +50,25 @@ def add_router(ctx: PlanContext) -> None:
     else:
         ctx.decide("router", "off", "the leaf turns it off: the Service targets Ollama directly, "
                    "readiness runs ready.sh in the Ollama container")
+
+
+def longest_request_seconds(ctx: PlanContext) -> int:
+    return seconds(ctx.leaf.ingress.request_timeout)
+
+
+def add_termination(ctx: PlanContext) -> None:
+    """Ollama outlives the router's drain: it drops every connection at once on SIGTERM (ollama-api.md, Shutdown)."""
+    v = ctx.values
+    drain = longest_request_seconds(ctx)
+    grace = PRESTOP_DELAY_SECONDS + drain + TERMINATION_SLACK_SECONDS
+    v.put("preStopDelaySeconds", PRESTOP_DELAY_SECONDS,
+          "Wait before shutdown starts, so gateways and Services stop sending new requests first.")
+    v.put("terminationGracePeriodSeconds", grace,
+          "Time a pod gets to stop: the pre-stop delay, the longest request, and slack.")
+    who = "the router has drained (its listener closed and no connection left to the process)" if ctx.router \
+        else "no connection is left to the process"
+    ctx.decide("shutdown", f"pre-stop {PRESTOP_DELAY_SECONDS}s, grace {grace}s; each Ollama process waits until {who}",
+               f"Ollama cuts every stream at once on SIGTERM; the longest request may take {drain}s (ingress.requestTimeout)")
 
 
 def add_service(ctx: PlanContext) -> None:

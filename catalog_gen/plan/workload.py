@@ -10,6 +10,7 @@ from catalog_gen.plan.context import PlanContext
 from catalog_gen.plan.modelfile import render_modelfile
 
 OLLAMA_BASE_PORT = 11434
+PROGRESS_SLACK_SECONDS = 300
 
 
 def add_identity(ctx: PlanContext) -> None:
@@ -24,8 +25,20 @@ def add_image(ctx: PlanContext) -> None:
     leaf, v = ctx.leaf, ctx.values
     v.section("image", "The Ollama image, pinned (never `latest`).")
     v.put("image.repository", leaf.ollama.image, "Ollama image repository.")
-    v.put("image.tag", leaf.ollama.version, "Ollama image tag; also the chart's appVersion.")
+    v.put("image.tag", ollama_image_tag(ctx), "Ollama image tag (`-rocm` for AMD GPUs); the version is the chart's appVersion.")
+    v.put("image.digest", leaf.ollama.digest or "", "Image digest pin (`sha256:...`); empty: the tag alone.")
     v.put("image.pullPolicy", "IfNotPresent", "Image pull policy.")
+    if amd(ctx):
+        ctx.decide("image", f"{leaf.ollama.image}:{ollama_image_tag(ctx)}",
+                   "AMD GPUs need Ollama's ROCm build: the standard image has no ROCm runners and would run on CPU")
+
+
+def amd(ctx: PlanContext) -> bool:
+    return ctx.leaf.gpu.vendor == "amd" and ctx.leaf.gpu.count > 0
+
+
+def ollama_image_tag(ctx: PlanContext) -> str:
+    return f"{ctx.leaf.ollama.version}-rocm" if amd(ctx) else ctx.leaf.ollama.version
 
 
 def add_models(ctx: PlanContext) -> None:
@@ -108,10 +121,65 @@ def add_cache(ctx: PlanContext) -> None:
                f"models need {sizing.models_disk_bytes / 2**30:.1f} GiB on disk, plus headroom")
 
 
-def add_placement(ctx: PlanContext) -> None:
-    v, sizing = ctx.values, ctx.sizing
-    v.put("nodeSelector", dict(sorted(sizing.node_selector.items())),
+def uses_stateful_set(ctx: PlanContext) -> bool:
+    """A `pvc` cache gives every replica its own ReadWriteOnce claim: a StatefulSet's volumeClaimTemplates."""
+    return ctx.leaf.cache.mode == "pvc" and not ctx.leaf.cache.existing_claim
+
+
+def add_workload(ctx: PlanContext, startup_seconds: int) -> None:
+    v, leaf = ctx.values, ctx.leaf
+    kind = "StatefulSet" if uses_stateful_set(ctx) else "Deployment"
+    deadline = pull_deadline_seconds(ctx) + startup_seconds + PROGRESS_SLACK_SECONDS
+    v.section("workload", "The serving pods' controller.")
+    v.put("workload.kind", kind, "Deployment, or StatefulSet for a `pvc` cache (a ReadWriteOnce claim per replica).")
+    v.put("workload.progressDeadlineSeconds", deadline,
+          "Deployment: how long a rollout may take before it counts as failed: the model pulls, the startup budget and slack.")
+    if kind == "StatefulSet":
+        ctx.decide("workload", "StatefulSet, one ReadWriteOnce claim per replica (volumeClaimTemplates), kept on scale-in "
+                   "and uninstall", "a ReadWriteOnce claim attaches to one node: replicas sharing one claim would hang "
+                   "(Multi-Attach) or write one models folder from two servers; each pod keeps its warm cache across restarts")
+        ctx.decide("workload", f"rollout: no progress deadline on StatefulSets (Argo CD shows Progressing, never Degraded); "
+                   f"allow `helm --wait --timeout {deadline}s`",
+                   "model pulls and the startup budget can take longer than Helm's default 5 minutes")
+    else:
+        reason = ("an existing claim (`cache.existingClaim`) is one volume: one replica, stopped before the next starts"
+                  if leaf.cache.mode == "pvc" else "pods hold no state of their own (emptyDir, or the shared claim)")
+        ctx.decide("workload", f"Deployment, progressDeadlineSeconds {deadline}", f"{reason}; the deadline covers the "
+                   f"pull budget ({pull_deadline_seconds(ctx)}s), the startup budget ({startup_seconds}s) and "
+                   f"{PROGRESS_SLACK_SECONDS}s, so a first rollout of a big model is not reported failed")
+
+
+def add_placement(ctx: PlanContext, replicas_at_most: int) -> None:
+    v, sizing, container = ctx.values, ctx.sizing, ctx.leaf.container
+    v.put("nodeSelector", dict(sorted({**sizing.node_selector}.items())),
           "Node selector (GPU product from the leaf, plus extra labels).")
-    v.put("tolerations", list(sizing.tolerations), "Tolerations (GPU taints).")
+    tolerations = list(sizing.tolerations) + [
+        t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in container.tolerations]
+    v.put("tolerations", tolerations, "Tolerations (GPU taints, plus the leaf's).")
+    v.put("affinity", container.affinity or {}, "Pod affinity, as the leaf writes it.")
+    spread = default_spread(replicas_at_most) if container.topology_spread is None else [
+        s.model_dump(mode="json", by_alias=True) for s in container.topology_spread]
+    v.put("topologySpreadConstraints", spread,
+          "Spread of the replicas (the chart adds the label selector); default over nodes and zones when there is more than one.")
+    if spread:
+        ctx.decide("placement", "spread over " + ", ".join(f"{s['topologyKey']} ({s['whenUnsatisfiable']})" for s in spread),
+                   f"up to {replicas_at_most} replicas: one node or zone going down must not take them all"
+                   if container.topology_spread is None else "the leaf's topologySpread")
+    v.put("runtimeClassName", container.runtime_class_name or "", "RuntimeClass of the pods (empty: the node's default).")
+    v.put("priorityClassName", container.priority_class_name or "", "PriorityClass of the serving pods.")
+    v.put("imagePullSecrets", [{"name": n} for n in container.image_pull_secrets], "Secrets to pull the images with.")
     v.put("podAnnotations", {}, "Extra pod annotations.")
-    v.put("terminationGracePeriodSeconds", 45, "Time for the router to drain on shutdown.")
+    groups = (list(ctx.leaf.gpu.device_groups) if ctx.leaf.gpu.device_groups is not None else [44]) if amd(ctx) else []
+    v.put("supplementalGroups", groups, "Extra groups of the pods' processes (AMD: the owners of /dev/kfd and /dev/dri).")
+    if groups:
+        ctx.decide("gpu", f"AMD devices through supplemental groups {groups}",
+                   "non-root Ollama needs the groups that own /dev/kfd and /dev/dri (video, render) to see the GPU")
+    v.put("hideGpus", ctx.leaf.gpu.count == 0,
+          "The Ollama containers request no GPU: NVIDIA_VISIBLE_DEVICES=void so the image's `all` does not expose the node's GPUs.")
+
+
+def default_spread(replicas_at_most: int) -> list[dict]:
+    if replicas_at_most <= 1:
+        return []
+    return [{"topologyKey": key, "maxSkew": 1, "whenUnsatisfiable": "ScheduleAnyway"}
+            for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")]

@@ -58,9 +58,9 @@ def test_every_object_and_pod_carries_the_kubernetes_id(example_charts, environm
         labels = obj["metadata"].get("labels", {})
         assert labels.get("backstage.io/kubernetes-id") == name, f"{obj['kind']}/{obj['metadata']['name']}"
         template = obj.get("spec", {}).get("template")
-        if obj["kind"] in ("Deployment", "Job"):
+        if obj["kind"] in ("Deployment", "StatefulSet", "Job"):
             assert template["metadata"]["labels"]["backstage.io/kubernetes-id"] == name, f"pods of {obj['kind']}"
-    deployment = g.one(objects, "Deployment")
+    deployment = g.one(objects, "StatefulSet") if g.of_kind(objects, "StatefulSet") else g.one(objects, "Deployment")
     assert "backstage.io/kubernetes-id" not in deployment["spec"]["selector"]["matchLabels"]  # not a selector label
 
 

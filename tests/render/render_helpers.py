@@ -77,7 +77,8 @@ class Rendered:
 
     @property
     def deployment(self) -> dict:
-        return self.one("Deployment")
+        """The serving workload: a Deployment, or a StatefulSet for a `pvc` cache."""
+        return self.one("StatefulSet") if self.has("StatefulSet") else self.one("Deployment")
 
     @property
     def pod(self) -> dict:
@@ -171,7 +172,8 @@ ZOO: dict[str, dict] = {
                   ollama={"processes": 2}, router={"apiKeySecret": {"name": "multi-keys", "key": "keys"}}),
     "gw-existing": leaf(serviceName="gw-existing", ingress={
         "enabled": True, "host": "gw-existing.example.com", "paths": ["/api", "/v1"], "requestTimeout": "900s",
-        "gateway": {"name": "shared-gateway", "namespace": "gateway-system", "sectionName": "https"}}),
+        "gateway": {"name": "shared-gateway", "namespace": "gateway-system", "sectionName": "https"},
+        "controller": "istio"}),
     "gw-created": leaf(serviceName="gw-created", ingress={
         "enabled": True, "host": "gw-created.example.com", "gatewayClassName": "cilium",
         "tls": {"enabled": True, "issuer": "letsencrypt-prod"}}),

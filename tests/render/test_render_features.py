@@ -94,16 +94,21 @@ def test_emptydir_cache_has_a_size_limit_that_holds_the_models(zoo):
     assert chart.deployment["spec"]["strategy"]["type"] == "RollingUpdate"
 
 
-def test_pvc_cache_is_kept_on_uninstall_and_rolls_out_without_deadlock(zoo):
+def test_pvc_cache_gives_each_replica_its_own_claim_kept_on_scale_in_and_uninstall(zoo):
     chart = zoo["pvc"]
-    claim = chart.one("PersistentVolumeClaim")
-    assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
-    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
-    assert claim["spec"]["resources"]["requests"]["storage"] == "40Gi"
-    assert claim["spec"]["storageClassName"] == "fast-ssd"
-    assert volume(chart, "models")["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
-    # a ReadWriteOnce volume cannot be mounted by the new pod while the old one holds it
-    assert chart.deployment["spec"]["strategy"] == {"type": "Recreate"}
+    # a ReadWriteOnce claim attaches to one node: replicas never share one (Multi-Attach would hang the second)
+    assert not chart.has("PersistentVolumeClaim")
+    workload = chart.one("StatefulSet")
+    assert not chart.has("Deployment")
+    (template,) = workload["spec"]["volumeClaimTemplates"]
+    assert template["metadata"]["name"] == "models"
+    assert template["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert template["spec"]["resources"]["requests"]["storage"] == "40Gi"
+    assert template["spec"]["storageClassName"] == "fast-ssd"
+    assert workload["spec"]["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    assert workload["spec"]["serviceName"] == chart.one("Service")["metadata"]["name"]
+    # the pod mounts the per-replica claim, not a volume of its own
+    assert "models" not in {v["name"] for v in chart.pod["volumes"]}
     assert not chart.all("Job") or all("loader" not in j["metadata"]["name"] for j in chart.all("Job"))
 
 
@@ -111,6 +116,8 @@ def test_pvc_cache_can_use_an_existing_claim(zoo):
     chart = zoo["pvc-existing"]
     assert not chart.has("PersistentVolumeClaim")
     assert volume(chart, "models")["persistentVolumeClaim"]["claimName"] == "team-models"
+    # one existing ReadWriteOnce volume: a Deployment that stops the old pod before the new one mounts it
+    assert chart.one("Deployment")["spec"]["strategy"] == {"type": "Recreate"}
 
 
 def loader_jobs(chart: h.Rendered) -> list[dict]:
@@ -266,11 +273,11 @@ def test_httproute_attaches_to_an_existing_gateway(zoo):
     for ref in backend_refs(route):
         assert ref == {"group": "", "kind": "Service", "name": service["metadata"]["name"],
                        "port": service["spec"]["ports"][0]["port"], "weight": 1}
-    # the gateway's namespace may reach the service port
+    # Istio runs the shared Gateway's proxy in the Gateway's namespace: those pods may reach the service port
     policy = chart.one("NetworkPolicy")
-    allowed = [peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
-               for rule in policy["spec"]["ingress"] for peer in rule["from"] if "namespaceSelector" in peer]
-    assert "gateway-system" in allowed
+    peers = [peer for rule in policy["spec"]["ingress"] for peer in rule["from"] if "namespaceSelector" in peer]
+    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway-system"}},
+            "podSelector": {"matchLabels": {"gateway.networking.k8s.io/gateway-name": "shared-gateway"}}} in peers
 
 
 def test_created_gateway_terminates_tls_with_a_cert_manager_certificate(zoo):
@@ -438,19 +445,15 @@ def test_serving_pods_get_no_service_account_token(zoo):
 
 
 def test_network_policy_admits_only_the_service_port(zoo):
-    chart = zoo["gw-created"]
-    policy = chart.one("NetworkPolicy")
-    selector = chart.deployment["spec"]["selector"]["matchLabels"]
-    assert policy["spec"]["podSelector"]["matchLabels"] == selector
-    assert policy["spec"]["policyTypes"] == ["Ingress"]
-    service_port = chart.one("Service")["spec"]["ports"][0]
-    for rule in policy["spec"]["ingress"]:
-        assert rule["ports"] == [{"port": service_port["targetPort"], "protocol": "TCP"}]
-        for peer in rule["from"]:
-            if "namespaceSelector" in peer:
-                assert set(peer["namespaceSelector"]["matchLabels"]) == {"kubernetes.io/metadata.name"}
-            else:
-                assert peer == {"podSelector": {}}  # this namespace (smoke tests)
+    for name in ("gw-created", "gw-existing", "ingress", "plain"):
+        chart = zoo[name]
+        policy = chart.one("NetworkPolicy")
+        selector = chart.deployment["spec"]["selector"]["matchLabels"]
+        assert policy["spec"]["podSelector"]["matchLabels"] == selector
+        assert policy["spec"]["policyTypes"] == ["Ingress"]
+        service_port = chart.one("Service")["spec"]["ports"][0]
+        for rule in policy["spec"]["ingress"]:
+            assert rule["ports"] == [{"port": service_port["targetPort"], "protocol": "TCP"}], name
 
 
 def test_pod_disruption_budget_only_with_several_replicas(zoo):

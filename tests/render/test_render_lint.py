@@ -64,7 +64,8 @@ def test_every_chart_renders_to_valid_yaml(example_charts, zoo_charts, which):
     for chart in leaf_chart_dirs(root):
         objects = h.helm_render(chart, name=chart.name, namespace="ml-test")
         kinds = {o["kind"] for o in objects}
-        assert {"Deployment", "Service", "ConfigMap", "NetworkPolicy"} <= kinds, chart
+        assert {"Service", "ConfigMap", "NetworkPolicy"} <= kinds, chart
+        assert len(kinds & {"Deployment", "StatefulSet"}) == 1, chart
         for obj in objects:
             assert obj["apiVersion"] and obj["metadata"]["name"], (chart, obj)
 

@@ -58,17 +58,29 @@ Usage: expr: sum(rate(ollama_router_requests_total{ {{- include "catalog-gen.pro
 {{- end -}}
 
 {{/*
+An image reference: repository:tag, and @digest when the digest is pinned (the digest decides).
+Usage: image: {{ include "catalog-gen.imageRef" .Values.image }}
+*/}}
+{{- define "catalog-gen.imageRef" -}}
+{{- if .digest -}}
+{{- printf "%s:%s@%s" .repository .tag .digest | quote -}}
+{{- else -}}
+{{- printf "%s:%s" .repository .tag | quote -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 The Ollama image reference. Usage: image: {{ include "catalog-gen.ollamaImage" . }}
 */}}
 {{- define "catalog-gen.ollamaImage" -}}
-{{- printf "%s:%s" .Values.image.repository .Values.image.tag | quote -}}
+{{- include "catalog-gen.imageRef" .Values.image -}}
 {{- end -}}
 
 {{/*
 The router image reference. Usage: image: {{ include "catalog-gen.routerImage" . }}
 */}}
 {{- define "catalog-gen.routerImage" -}}
-{{- printf "%s:%s" .Values.router.image.repository .Values.router.image.tag | quote -}}
+{{- include "catalog-gen.imageRef" .Values.router.image -}}
 {{- end -}}
 
 {{/*
@@ -176,6 +188,9 @@ Usage: env: {{- include "catalog-gen.pullEnv" . | nindent 12 }}
   value: {{ .Values.pull.backoffSeconds | quote }}
 - name: WAIT_DEADLINE_SECONDS
   value: {{ .Values.cache.waitDeadlineSeconds | quote }}
+# This container requests no GPU: the image's NVIDIA_VISIBLE_DEVICES=all would expose the node's GPUs.
+- name: NVIDIA_VISIBLE_DEVICES
+  value: void
 {{- with .Values.pull.registryMirror }}
 # Models come from this registry mirror (docs/registry.md); the script copies each to the leaf's name.
 - name: PULL_REGISTRY_MIRROR
