@@ -394,27 +394,32 @@ def _add_new_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--namespace", help="Kubernetes namespace")
     p.add_argument("--service-catalog", help="catalog group, e.g. ml-inference")
     p.add_argument("--model", action="append", default=[], metavar="NAME", help="Ollama model, e.g. llama3.1:8b (repeatable)")
+    p.add_argument("--model-size", action="append", default=[], metavar="[NAME=]PARAMS",
+                   help="size hint of a model whose tag does not say it, e.g. team/coder:1=8B (repeatable; NAME may be left out with one model)")
     p.add_argument("--gpus", type=int, help="GPUs per pod (default 0: CPU)")
     p.add_argument("--gpu-product", help="GPU product label value, e.g. NVIDIA-A10G")
     p.add_argument("--host", help="external host name (enables ingress)")
     p.add_argument("--owner", help="owning team for Backstage, e.g. group:ml-platform (default: from _defaults.yaml)")
     p.add_argument("--out", help="write the leaf here instead of CATALOG/ENV/NAME.yaml")
-    p.add_argument("--no-input", action="store_true", help="never ask, even on a terminal: every required value comes from flags")
+    p.add_argument("--no-input", action="store_true",
+                   help="never ask, even on a terminal: values come from flags, or the default a prompt would offer")
 
 
 def _run_new(args: argparse.Namespace) -> int:
     from catalog_gen import authoring
     from catalog_gen.errors import CatalogInvalid
 
+    models = [name.strip() for text in args.model for name in text.split(",") if name.strip()]
     answers = authoring.Answers(
         service_name=args.service_name, environment=args.environment, namespace=args.namespace,
-        service_catalog=args.service_catalog, models=list(args.model), gpus=args.gpus, gpu_product=args.gpu_product,
-        host=args.host, owner=args.owner,
+        service_catalog=args.service_catalog, models=models, gpus=args.gpus, gpu_product=args.gpu_product,
+        host=args.host, owner=args.owner, model_sizes=authoring.parse_model_sizes(args.model_size, models),
     )
     interactive = not args.no_input and sys.stdin.isatty() and sys.stdout.isatty()
-    answers = authoring.complete(answers, input if interactive else None)
+    catalog, out = Path(args.catalog), Path(args.out) if args.out else None
+    answers = authoring.complete(answers, _TerminalPrompter() if interactive else None, catalog, out)
     try:
-        created = authoring.create(answers, Path(args.catalog), Path(args.out) if args.out else None)
+        created = authoring.create(answers, catalog, out)
     except CatalogInvalid as invalid:
         _report(invalid.findings, "text", "new", 1, None)
         print("catalog-gen new: the new leaf does not validate, so it was not kept; fix the values above and rerun",
@@ -423,9 +428,30 @@ def _run_new(args: argparse.Namespace) -> int:
     if created.findings:
         _report(created.findings, "text", "new", 1, None)
     print(f"created {created.path} (validates with the catalog)")
-    print(f"next: catalog-gen plan {created.path}   # what the chart will be, and why")
-    print("      catalog-gen render --prune && catalog-gen lint --crds <your CRDs>   # then commit the leaf and charts/")
+    for line in _next_steps(created.path, catalog):
+        print(line)
     return EXIT_OK
+
+
+class _TerminalPrompter:
+    """`new`'s questions on a terminal: input() to ask, stderr for the complaints."""
+
+    def ask(self, prompt: str) -> str:
+        return input(prompt)
+
+    def tell(self, line: str) -> None:
+        print(line, file=sys.stderr)
+
+
+def _next_steps(leaf: Path, catalog: Path) -> list[str]:
+    """What to run next, with the paths this run used (a catalog elsewhere than catalog/ included)."""
+    import shlex
+
+    inside = os.path.abspath(leaf).startswith(os.path.abspath(catalog) + os.sep)
+    where = shlex.quote(str(catalog)) if inside else f"{shlex.quote(str(catalog))} {shlex.quote(str(leaf))}"
+    render = f"catalog-gen render {where} --prune" if str(catalog) != "catalog" or not inside else "catalog-gen render --prune"
+    return [f"next: catalog-gen plan {shlex.quote(str(leaf))}   # what the chart will be, and why",
+            f"      {render} && catalog-gen lint --crds <your CRDs>   # then commit the leaf and charts/"]
 
 
 def _add_explain_args(p: argparse.ArgumentParser) -> None:

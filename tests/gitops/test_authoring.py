@@ -76,7 +76,7 @@ def test_a_leaf_that_does_not_validate_with_the_catalog_is_not_kept(repo, capsys
 def test_without_a_terminal_missing_values_are_named(repo, capsys):
     assert main(["new", "--name", "x", "--no-input"]) == 2
     err = capsys.readouterr().err
-    assert "missing --environment, --namespace, --service-catalog, --model" in err
+    assert "missing --namespace, --model" in err  # --environment and --service-catalog take their prompts' defaults
     assert main(["new", *FLAGS[:1], "Not_A_Label", *FLAGS[2:]]) == 2
     assert "--name: 'Not_A_Label': is not a valid RFC 1123 label" in capsys.readouterr().err
 
