@@ -147,23 +147,23 @@ mirror_name() { # NAME -> REPLY: the name on the mirror, <mirror>/<namespace>/<m
 }
 
 pull_model() { # INDEX
-  local i=$1 name=${M_NAME[$1]} attempt=0 delay=$PULL_BACKOFF_SECONDS started args=(pull) source=${M_NAME[$1]}
+  local i=$1 name=${M_NAME[$1]} attempt=0 delay=$PULL_BACKOFF_SECONDS started args=(pull) remote=${M_NAME[$1]}
   if [[ -n $PULL_REGISTRY_MIRROR ]]; then
     mirror_name "$name"
-    source=$REPLY
+    remote=$REPLY
     [[ $PULL_REGISTRY_INSECURE == 1 ]] && args+=(--insecure)
   elif [[ ${M_INSECURE[$i]} == 1 ]]; then
     args+=(--insecure)
   fi
-  args+=("$source")
+  args+=("$remote")
   while :; do
     attempt=$((attempt + 1))
     started=$SECONDS
-    log "model $name: pulling$([[ $source != "$name" ]] && printf ' from the mirror as %s' "$source") (attempt $attempt of $((PULL_RETRIES + 1)), timeout ${PULL_ATTEMPT_TIMEOUT_SECONDS}s)"
+    log "model $name: pulling$([[ $remote != "$name" ]] && printf ' from the mirror as %s' "$remote") (attempt $attempt of $((PULL_RETRIES + 1)), timeout ${PULL_ATTEMPT_TIMEOUT_SECONDS}s)"
     run_ollama "$i" pull "${args[@]}"
     if ((RC == 0)); then
       log "model $name: pulled in $((SECONDS - started))s"
-      [[ $source == "$name" ]] || adopt_mirrored "$i" "$source"
+      [[ $remote == "$name" ]] || adopt_mirrored "$i" "$remote"
       return 0
     fi
     kill -0 "$SERVER_PID" 2>/dev/null || { server_log_tail; fail "model $name: the temporary ollama server died during the pull"; }
@@ -174,12 +174,12 @@ pull_model() { # INDEX
   done
 }
 
-adopt_mirrored() { # INDEX SOURCE: give the model pulled from the mirror its own name (cp keeps the manifest's bytes)
-  local i=$1 source=$2 name=${M_NAME[$1]}
-  run_ollama "$i" cp cp "$source" "$name"
-  ((RC == 0)) || fail "model $name: copying $source to $name failed: $REASON"
-  run_ollama "$i" rm rm "$source"
-  ((RC == 0)) || log "model $name: could not remove the mirror's name $source: $REASON"
+adopt_mirrored() { # INDEX REMOTE: give the model pulled from the mirror its own name (cp keeps the manifest's bytes)
+  local i=$1 remote=$2 name=${M_NAME[$1]}
+  run_ollama "$i" cp cp "$remote" "$name"
+  ((RC == 0)) || fail "model $name: copying $remote to $name failed: $REASON"
+  run_ollama "$i" rm rm "$remote"
+  ((RC == 0)) || log "model $name: could not remove the mirror's name $remote: $REASON"
 }
 
 create_model() { # INDEX
