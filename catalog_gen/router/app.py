@@ -1,14 +1,28 @@
 """The router as an ASGI application: the order of checks for every request, and the router's own endpoints.
 
-Order for a forwarded request: the admin wall (403 unless loopback; paths not
-on the public allowlist are 404 for remote callers), the API key (401), the
-body limit (413, from Content-Length at once or while reading), then the
-route: listings are answered as a union across backends; inference endpoints
-take a slot (model-aware, queued with backpressure); everything else goes to
-the least busy backend without a slot. A failure before the first byte of the
-reply is retried once on another backend. While the request is relayed a
-watcher waits for the caller to go away and cancels the work, which closes
-the upstream connection (Ollama then stops generating) and frees the slot.
+Order for a forwarded request on the public listener:
+1. CORS (cors.py): a refused ``Origin`` is 403; an allowed preflight is answered
+   204 here, before the key check (preflights carry no key);
+2. the wall: model management (pull, push, delete, create, copy, blobs) is 403
+   whoever the peer is (a mesh sidecar or a port-forward delivers remote callers
+   from loopback); account and cloud routes are 403 with the reason; paths not
+   on the public allowlist are 404;
+3. the API key (401), the body limit (413);
+4. the route: listings are answered as a union across backends; inference
+   endpoints take a slot (model-aware, queued with backpressure; a model no
+   backend has on disk is 404 at once); the caller's ``keep_alive`` is bounded
+   by the policy (keepalive.py).
+
+The management listener (a unix socket, ``adminSocket``; only processes in the
+pod can reach it, and the chart does not expose it) serves every path, no key.
+
+A failure before the first byte of the reply is retried once on another
+backend. While the request is relayed a watcher waits for the caller to go away
+and cancels the work, which closes the upstream connection (Ollama then stops
+generating) and frees the slot. A stream that Ollama ends with an error, that is
+cut, or that ends without its final event is counted as an error (500, 502 or
+504) and ends with an error in its own framing. Past the shutdown grace period,
+what is left is answered 503 with Retry-After (or ends its stream with an error).
 
 ``/livez``, ``/readyz`` and ``/metrics`` are the router's own and need no key.
 """
@@ -24,19 +38,23 @@ from catalog_gen.router import dialect, proxy
 from catalog_gen.router.backends import Backend, normalize_model
 from catalog_gen.router.balancer import Balancer, Refused
 from catalog_gen.router.config import RouterConfig
+from catalog_gen.router.cors import CorsPolicy
+from catalog_gen.router.keepalive import KeepAlivePolicy
 from catalog_gen.router.metrics import Metrics
-from catalog_gen.router.security import ApiKeys, is_admin, is_loopback, is_public
+from catalog_gen.router.security import ApiKeys, is_admin, is_public, walled_reason
 from catalog_gen.router.union import UNION_PATHS, union
 from catalog_gen.router.upstream import UpstreamError
 from catalog_gen.router.warm import Keeper
 
 log = logging.getLogger("catalog_gen.router")
 SLOT_PATHS = frozenset({"/api/generate", "/api/chat", "/api/embed", "/api/embeddings",
-                        "/v1/chat/completions", "/v1/completions", "/v1/embeddings"})
+                        "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/messages"})
+KEEP_ALIVE_PATHS = frozenset({"/api/generate", "/api/chat", "/api/embed", "/api/embeddings"})
 STREAM_STATS_PATHS = frozenset({"/api/generate", "/api/chat"})
 KNOWN_ENDPOINTS = SLOT_PATHS | {"/", "/api/version", "/api/tags", "/api/ps", "/api/show", "/v1/models",
                                 "/api/pull", "/api/push", "/api/delete", "/api/create", "/api/copy"}
 OWN_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
+GET_ONLY = frozenset({"/api/ps", "/v1/models"})  # Ollama routes no HEAD there: 405
 KEY_RELOAD_SECONDS = 1.0
 
 
@@ -50,6 +68,39 @@ def endpoint_label(path: str) -> str:
     return "other"
 
 
+class _Out:
+    """The caller's side of one exchange: adds headers (CORS) to the reply and remembers what was sent."""
+
+    __slots__ = ("_send", "extra", "started", "ended", "status", "content_type", "chunked", "newline")
+
+    def __init__(self, send) -> None:
+        self._send = send
+        self.extra: list[tuple[bytes, bytes]] | None = None
+        self.started = self.ended = self.chunked = False
+        self.newline = True
+        self.status = 0
+        self.content_type: bytes | None = None
+
+    async def __call__(self, message: dict) -> None:
+        if message["type"] == "http.response.start":
+            headers = message["headers"]
+            if self.extra:
+                headers = message["headers"] = [*headers, *self.extra]
+            self.started, self.status, self.chunked = True, message["status"], True
+            for name, value in headers:
+                if name == b"content-type":
+                    self.content_type = value
+                elif name == b"content-length":
+                    self.chunked = False
+        else:
+            body = message.get("body")
+            if body:
+                self.newline = body.endswith(b"\n")
+            if not message.get("more_body"):
+                self.ended = True
+        await self._send(message)
+
+
 class RouterApp:
     def __init__(self, config: RouterConfig) -> None:
         self.config = config
@@ -57,9 +108,12 @@ class RouterApp:
         self.backends = [Backend(url, config.slots_per_backend, config.connect_timeout, self.metrics,
                                  config.breaker_failures, config.breaker_cooldown) for url in config.backends]
         pins = {normalize_model(m.name): m.digest for m in config.models if m.digest}
-        self.balancer = Balancer(self.backends, config.max_queue, config.queue_timeout, self.metrics, pins)
+        self.balancer = Balancer(self.backends, config.max_queue, config.queue_timeout, self.metrics, pins,
+                                 config.max_models_per_backend, config.backend_memory_bytes)
         self.keeper = Keeper(config, self.backends, self.metrics, self.balancer.dispatch)
         self.keys = ApiKeys(config.api_keys_file) if config.api_keys_file else None
+        self.cors = CorsPolicy(config.cors_allowed_origins)
+        self.keep_alive = KeepAlivePolicy(set(self.keeper.pins), config.keep_alive_min, config.keep_alive_max)
         self._tasks: list[asyncio.Task] = []
 
     async def __call__(self, scope, receive, send) -> None:
@@ -91,43 +145,81 @@ class RouterApp:
                 log.info("reloaded API keys from %s", self.keys.path)
 
     # -- one request -------------------------------------------------------------------------------
-    async def _http(self, scope, receive, send) -> None:
+    async def _http(self, scope, receive, raw_send) -> None:
         path = scope["path"]
         method = scope["method"]
         if path in OWN_PATHS:
-            await self._own(path, method, send)
+            await self._own(path, method, raw_send)
             return
         started = time.monotonic()
         endpoint = endpoint_label(path)
         head_only = method == "HEAD"
-        if is_admin(path) or not is_public(path):
-            if not is_loopback(scope.get("client")):
-                status = 403 if is_admin(path) else 404
-                message = (f"{path} manages models and is only served to callers inside the pod (loopback)"
-                           if status == 403 else f"{path} is not an endpoint the router serves to remote callers")
-                await dialect.send_error(send, path, status, message, head_only=head_only)
-                self.metrics.finished("", endpoint, status, time.monotonic() - started)
-                return
-        authorization = None
-        length = None
+        server = scope.get("server")
+        management = bool(server) and server[1] is None  # the unix socket: only the pod reaches it
+        send = _Out(raw_send)
+        authorization = origin = host = length = None
         forward = []
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value
+            elif name == b"x-api-key":  # Anthropic clients
+                authorization = b"Bearer " + value
             elif name == b"content-length":
                 length = value
+            elif name == b"host":
+                host = value
+            elif name == b"origin":
+                origin = value
+                continue  # never forwarded: see cors.py
             if name not in proxy.DROP_REQUEST:
                 forward.append((name, value))
-        if self.keys is not None and not self.keys.check(authorization):
-            await dialect.send_error(send, path, 401, "missing or invalid API key: send Authorization: Bearer <key>",
-                                     [(b"www-authenticate", b"Bearer")], head_only)
-            self.metrics.finished("", endpoint, 401, time.monotonic() - started)
+        if origin is not None and not CorsPolicy.same_origin(origin, host):
+            text = origin.decode("latin-1")
+            if not self.cors.allows(text):
+                await dialect.send_error(send, path, 403, f"origin {text} is not allowed to call this service (CORS)",
+                                         head_only=head_only)
+                self.metrics.finished("", endpoint, 403, time.monotonic() - started)
+                return
+            if method == "OPTIONS":
+                await send({"type": "http.response.start", "status": 204, "headers": self.cors.preflight_headers(origin)})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                self.metrics.finished("", endpoint, 204, time.monotonic() - started)
+                return
+            send.extra = self.cors.reply_headers(origin)
+        elif method == "OPTIONS" and not management:
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            self.metrics.finished("", endpoint, 204, time.monotonic() - started)
             return
+        if not management:
+            status = message = None
+            if is_admin(path):
+                status, message = 403, (f"{path} manages models: it is never served on the router's public port; "
+                                        "use the management socket inside the pod")
+            elif (reason := walled_reason(path)) is not None:
+                status, message = 403, f"{path} is not served through the router: {reason}"
+            elif not is_public(path):
+                status, message = 404, f"{path} is not an endpoint the router serves"
+            if status is not None:
+                await dialect.send_error(send, path, status, message, head_only=head_only)
+                self.metrics.finished("", endpoint, status, time.monotonic() - started)
+                return
+            if self.keys is not None and not self.keys.check(authorization):
+                await dialect.send_error(send, path, 401, "missing or invalid API key: send Authorization: Bearer <key>",
+                                         [(b"www-authenticate", b"Bearer")], head_only, code="invalid_api_key")
+                self.metrics.finished("", endpoint, 401, time.monotonic() - started)
+                return
+            if head_only and (path in GET_ONLY or path.startswith("/v1/models/")):
+                await dialect.send_text(send, 405, b"405 method not allowed", [(b"allow", b"GET")])
+                self.metrics.finished("", endpoint, 405, time.monotonic() - started)
+                return
         body = await self._read_body(receive, send, path, length, head_only)
         if body is None or body is False:
             self.metrics.finished("", endpoint, 413 if body is None else 499, time.monotonic() - started)
             return
-        model = self._model_of(path, body)
+        model, raw_name = self._model_of(path, body)
+        if model and path in KEEP_ALIVE_PATHS and not management:
+            body = self.keep_alive.apply(body, model)
         label = self._label(model)
         task = asyncio.current_task()
         flags = {"finished": False, "gone": False}
@@ -142,13 +234,15 @@ class RouterApp:
         watcher = asyncio.get_running_loop().create_task(watch())
         status = 0
         try:
-            status = await self._route(scope, path, method, forward, body, model, label, endpoint, send, started)
+            status = await self._route(scope, path, method, forward, body, model, raw_name, label, endpoint, send, started)
         except asyncio.CancelledError:
-            if not flags["gone"]:
-                raise
             task.uncancel()
-            status = 499
-            self.metrics.disconnects.inc()
+            if flags["gone"]:
+                status = 499
+                self.metrics.disconnects.inc()
+            else:  # the server is shutting down past its grace period
+                status = 503
+                await self._answer_shutdown(send, path, head_only)
         except proxy.AbortConnection:
             status = 502
             raise
@@ -157,6 +251,17 @@ class RouterApp:
             watcher.cancel()
             if status:
                 self.metrics.finished(label, endpoint, status, time.monotonic() - started)
+
+    async def _answer_shutdown(self, send: _Out, path: str, head_only: bool) -> None:
+        """Past the grace period: 503 + Retry-After before the reply started, else an error ending the stream."""
+        message = "the router is shutting down: retry on another replica"
+        if not send.started:
+            await dialect.send_error(send, path, 503, message, [(b"retry-after", b"1")], head_only)
+        elif not send.ended:
+            if not send.chunked:
+                raise proxy.AbortConnection(message)
+            piece = dialect.stream_error(path, send.content_type, message, send.newline)
+            await send({"type": "http.response.body", "body": piece, "more_body": False})
 
     async def _read_body(self, receive, send, path: str, length: bytes | None, head_only: bool) -> bytes | None | bool:
         """The whole body; None when it was too large (413 sent); False when the caller went away."""
@@ -180,17 +285,19 @@ class RouterApp:
             if not message.get("more_body"):
                 return parts[0] if len(parts) == 1 else b"".join(parts)
 
-    def _model_of(self, path: str, body: bytes) -> str:
+    def _model_of(self, path: str, body: bytes) -> tuple[str, str]:
+        """(normalized model, the name as the caller wrote it)."""
         if path.startswith("/v1/models/"):
-            return normalize_model(path[len("/v1/models/"):])
+            raw = path[len("/v1/models/"):]
+            return normalize_model(raw), raw
         if path not in SLOT_PATHS and path != "/api/show" or not body:
-            return ""
+            return "", ""
         try:
             data = json.loads(body)
         except ValueError:
-            return ""
+            return "", ""
         name = data.get("model") or data.get("name") if isinstance(data, dict) else None
-        return normalize_model(name) if isinstance(name, str) else ""
+        return (normalize_model(name), name) if isinstance(name, str) else ("", "")
 
     def _label(self, model: str) -> str:
         if not model or model in self.keeper.pins:
@@ -200,8 +307,12 @@ class RouterApp:
                 return model
         return "other"
 
+    def _unknown(self, model: str) -> bool:
+        """True when every backend has listed its models (polled /api/tags) and none has ``model`` on disk."""
+        return all(b.on_disk is not None and model not in b.on_disk for b in self.backends)
+
     # -- routing -----------------------------------------------------------------------------------
-    async def _route(self, scope, path, method, forward, body, model, label, endpoint, send, started) -> int:
+    async def _route(self, scope, path, method, forward, body, model, raw_name, label, endpoint, send, started) -> int:
         head_only = method == "HEAD"
         if path in UNION_PATHS and method in ("GET", "HEAD"):
             try:
@@ -218,6 +329,10 @@ class RouterApp:
         if query:
             target += b"?" + query
         use_slot = path in SLOT_PATHS and bool(model)
+        if use_slot and self._unknown(model):
+            await dialect.send_error(send, path, 404, dialect.not_found(path, raw_name), head_only=head_only)
+            return 404
+        loop = asyncio.get_running_loop()
         deadline = 0.0  # set when the request first leaves for a backend: queue time does not count
         failed: Backend | None = None
         while True:
@@ -240,7 +355,7 @@ class RouterApp:
                                              [(b"retry-after", str(self.balancer.retry_after()).encode())], head_only)
                     return 503
             if not deadline:
-                deadline = asyncio.get_running_loop().time() + self.config.request_timeout
+                deadline = loop.time() + self.config.request_timeout
             was_loaded = model in backend.loaded
             ok = False
             try:
@@ -258,12 +373,12 @@ class RouterApp:
                     return status
                 backend.record_success()
                 try:
-                    result = await proxy.relay(response, send, path, head_only, deadline)
+                    result = await proxy.relay(response, send, path, head_only, deadline, self.config.idle_timeout)
                 finally:
                     response.close()
-                ok = result.complete and 200 <= result.status < 300
+                ok = result.complete and 200 <= result.status < 300 and not result.failure
                 self._observe(result, path, model, label, endpoint, backend, was_loaded, started)
-                return result.status if not result.failure else 502
+                return result.failure_status or result.status
             finally:
                 if lease is not None:
                     self.balancer.release(lease, ok)
@@ -287,13 +402,14 @@ class RouterApp:
     def _observe(self, result: proxy.Relay, path: str, model: str, label: str, endpoint: str,
                  backend: Backend, was_loaded: bool, started: float) -> None:
         if result.failure:
-            backend.record_failure("stream", result.failure)
-            log.warning("%s %s: stream from %s cut: %s", path, model, backend.url, result.failure)
+            if result.failure_status != 500:  # 500: Ollama itself reported the error; the transport is fine
+                backend.record_failure("stream", result.failure)
+            log.warning("%s %s: stream from %s failed: %s", path, model, backend.url, result.failure)
         if result.status != 200:
             return
         if result.chunked and result.first_chunk_at:
             self.metrics.ttft.labels(label, endpoint).observe(result.first_chunk_at - started)
-        if path in STREAM_STATS_PATHS:
+        if path in STREAM_STATS_PATHS and not result.failure:
             tps, load = result.final_stats()
             if tps is not None:
                 self.metrics.tps.labels(label).observe(tps)

@@ -63,6 +63,8 @@ class Backend:
         self.loaded: set[str] = set()
         self.last_used: dict[str, float] = {}
         self.on_disk: dict[str, str] | None = None  # name -> digest, None until the first /api/tags
+        self.on_disk_ok = False  # on_disk comes from a real answer (a model missing there is not on that disk)
+        self.sizes: dict[str, int] = {}  # name -> bytes on disk, from /api/tags
         self.unloading: dict[str, asyncio.Event] = {}
         self.state = "closed"
         self.failures = 0
@@ -84,6 +86,13 @@ class Backend:
 
     def has_model(self, model: str) -> bool:
         return model in self.loaded or self.inflight_by_model.get(model, 0) > 0
+
+    def held_models(self) -> set[str]:
+        """Models in memory or being loaded/served here."""
+        return self.loaded | {m for m, n in self.inflight_by_model.items() if n > 0 and m}
+
+    def size_of(self, model: str) -> int:
+        return self.sizes.get(model, 0)
 
     # -- slots (called by the balancer only) -------------------------------------------------------
     def take(self, model: str) -> None:
@@ -182,8 +191,11 @@ class Backend:
                                 str(exc) or "timed out")
             return self.state != "closed"
         changed = self.record_success()
-        self.on_disk = {normalize_model(str(m.get("name", ""))): str(m.get("digest", ""))
-                        for m in tags.get("models") or [] if isinstance(m, dict)}
+        listed_tags = [m for m in tags.get("models") or [] if isinstance(m, dict)]
+        self.on_disk = {normalize_model(str(m.get("name", ""))): str(m.get("digest", "")) for m in listed_tags}
+        self.sizes = {normalize_model(str(m.get("name", ""))): int(m["size"]) for m in listed_tags
+                      if isinstance(m.get("size"), int) and not isinstance(m.get("size"), bool)}
+        self.on_disk_ok = True
         listed = {normalize_model(str(m.get("name", ""))) for m in ps.get("models") or [] if isinstance(m, dict)}
         now = time.monotonic()
         for model in listed - self.loaded:

@@ -1,11 +1,19 @@
 """Slots, the bounded FIFO queue, and model-aware choice of backend.
 
 A request for model M may use the backends that are up, accept M (its digest
-pin is not contradicted by their /api/tags) and already have M (loaded, or a
-request for it in flight there, i.e. being loaded): the one with the fewest
-requests in flight wins. When no backend has M, every accepting backend is
-eligible and the least loaded gets it; from then on M "lives" there, so one
-model is not loaded on every backend. A model-less request is never queued.
+pin is not contradicted by their /api/tags, and M is on their disk when they
+listed it) and already have M (loaded, or a request for it in flight there,
+i.e. being loaded): the one with the fewest requests in flight wins. When no
+backend has M, every accepting backend is eligible and the least loaded gets
+it; from then on M "lives" there, so one model is not loaded on every backend.
+
+Spreading under load: when every backend that has M is full, M is placed on a
+further accepting backend that has a free slot and room for it: fewer than
+``max_models`` models there (Ollama's OLLAMA_MAX_LOADED_MODELS) and, when
+``memory`` is known, the sizes of its models plus M's within it. So a busy
+model uses every free slot instead of queueing behind one backend; the
+router's idle unloading takes it off those backends again once they stop
+using it. A model-less request is never queued.
 
 When no eligible backend has a free slot the request waits in one FIFO queue
 of at most ``max_queue`` entries for ``queue_timeout`` seconds. A freed slot is
@@ -70,8 +78,10 @@ class _Waiter:
 
 class Balancer:
     def __init__(self, backends: list[Backend], max_queue: int, queue_timeout: float, metrics: Metrics,
-                 pins: dict[str, str] | None = None) -> None:
+                 pins: dict[str, str] | None = None, max_models: int = 3, memory: int | None = None) -> None:
         self.backends = backends
+        self.max_models = max_models
+        self.memory = memory
         self.max_queue = max_queue
         self.queue_timeout = queue_timeout
         self.metrics = metrics
@@ -82,21 +92,45 @@ class Balancer:
         self._wait = metrics.queue_wait
 
     def accepts(self, backend: Backend, model: str) -> bool:
-        pin = self.pins.get(model)
-        if pin is None or backend.on_disk is None:
+        if backend.on_disk is None or not model:
             return True
         digest = backend.on_disk.get(model)
-        return digest is None or digest == pin
+        if digest is None:
+            return not backend.on_disk_ok  # a backend that listed its models and lacks M cannot serve it
+        pin = self.pins.get(model)
+        return pin is None or digest == pin
+
+    def _split(self, model: str, exclude: Backend | None) -> tuple[list[Backend], list[Backend]]:
+        """(accepting backends that have ``model``, the other accepting backends)."""
+        ups = [b for b in self.backends if b.up and b is not exclude and self.accepts(b, model)]
+        if not model:
+            return [], ups
+        having = [b for b in ups if b.has_model(model)]
+        return having, [b for b in ups if not b.has_model(model)]
 
     def eligible(self, model: str, exclude: Backend | None = None) -> list[Backend]:
-        ups = [b for b in self.backends if b.up and b is not exclude and self.accepts(b, model)]
-        having = [b for b in ups if b.has_model(model)] if model else []
-        return having or ups
+        having, others = self._split(model, exclude)
+        return having or others
+
+    def _room(self, backend: Backend, model: str) -> bool:
+        """Whether ``backend`` can hold one more model, ``model``, next to what it has."""
+        held = backend.held_models()
+        if len(held) >= self.max_models:
+            return False
+        if self.memory is None:
+            return True
+        return sum(backend.size_of(m) for m in held) + backend.size_of(model) <= self.memory
 
     def _free(self, model: str, exclude: Backend | None = None) -> Backend | None:
+        having, others = self._split(model, exclude)
         best = None
-        for backend in self.eligible(model, exclude):
+        for backend in having or others:
             if backend.inflight < backend.slots and (best is None or backend.inflight < best.inflight):
+                best = backend
+        if best is not None or not having:
+            return best
+        for backend in others:  # every backend with the model is full: spread to one with a free slot and room
+            if backend.inflight < backend.slots and self._room(backend, model) and (best is None or backend.inflight < best.inflight):
                 best = backend
         return best
 
@@ -115,6 +149,8 @@ class Balancer:
             self.metrics.rejections.labels("no_backend").inc()
             if any(b.up for b in self.backends):
                 pin = self.pins.get(model)
+                if pin is None:
+                    raise NoBackend(f"no backend that has model '{model}' is available", self.retry_after())
                 raise NoBackend(f"model '{model}' is pinned to digest {pin} and no backend has that digest; "
                                 "the router refuses to serve another version", self.retry_after())
             raise NoBackend("no Ollama backend is available (all circuits open)", self.retry_after())

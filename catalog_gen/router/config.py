@@ -46,10 +46,17 @@ class RouterConfig:
     queue_timeout: float = 30.0
     idle_unload: float = 900.0
     api_keys_file: Path | None = None
-    request_timeout: float = 600.0
+    request_timeout: float = 3600.0  # total limit of one exchange with Ollama
+    idle_timeout: float = 120.0  # longest silence between two chunks once the reply started
     connect_timeout: float = 5.0
     max_body_bytes: int = 16 * 1024 * 1024
     shutdown_grace: float = 30.0
+    cors_allowed_origins: tuple[str, ...] = ()
+    admin_socket: Path | None = None
+    keep_alive_min: float = 0.0
+    keep_alive_max: float = 3600.0
+    max_models_per_backend: int = 3
+    backend_memory_bytes: int | None = None
     # Not rendered by the chart; tuned for tests and odd sites.
     poll_interval: float = 2.0
     breaker_failures: int = 3
@@ -66,9 +73,16 @@ KEYS: dict[str, tuple[str, str, str]] = {
     "idleUnloadSeconds": ("idle_unload", "--idle-unload", "seconds>0"),
     "apiKeysFile": ("api_keys_file", "--api-keys", "file"),
     "requestTimeoutSeconds": ("request_timeout", "--request-timeout", "seconds>0"),
+    "idleTimeoutSeconds": ("idle_timeout", "--idle-timeout", "seconds>0"),
     "connectTimeoutSeconds": ("connect_timeout", "--connect-timeout", "seconds>0"),
     "maxBodyBytes": ("max_body_bytes", "--max-body-bytes", "int>=1"),
     "shutdownGraceSeconds": ("shutdown_grace", "--shutdown-grace", "seconds>=0"),
+    "corsAllowedOrigins": ("cors_allowed_origins", "--cors-origin", "origins"),
+    "adminSocket": ("admin_socket", "--admin-socket", "socket"),
+    "keepAliveMinSeconds": ("keep_alive_min", "--keep-alive-min", "seconds>=0"),
+    "keepAliveMaxSeconds": ("keep_alive_max", "--keep-alive-max", "seconds>=0"),
+    "maxModelsPerBackend": ("max_models_per_backend", "--max-models-per-backend", "int>=1"),
+    "backendMemoryBytes": ("backend_memory_bytes", "--backend-memory-bytes", "bytes"),
     "pollIntervalSeconds": ("poll_interval", "--poll-interval", "seconds>0"),
     "breakerFailures": ("breaker_failures", "--breaker-failures", "int>=1"),
     "breakerCooldownSeconds": ("breaker_cooldown", "--breaker-cooldown", "seconds>0"),
@@ -105,6 +119,10 @@ def load_config(path: Path | None = None, **overrides) -> RouterConfig:
         else:
             values[field] = _check(KEYS[key][2], value, where)
     config = RouterConfig(**values)
+    if config.keep_alive_min > config.keep_alive_max:
+        where = f"{path}: key \"keepAliveMinSeconds\"" if path else "the command line: --keep-alive-min"
+        raise InputError(f"{where}: {config.keep_alive_min:g} is above keepAliveMaxSeconds {config.keep_alive_max:g}",
+                         hint="the lower bound of a caller's keep_alive must not exceed the upper bound")
     if not config.backends:
         where = f"{path}: key \"backends\"" if path else "the command line"
         raise InputError(
@@ -158,7 +176,7 @@ def _from_file(raw: object, name: str) -> dict:
             if not isinstance(value, list):
                 raise InputError(f"{where} must be a list of models", hint='write [{"name": "llama3.1:8b"}]')
             values[field] = tuple(_model_from_file(item, f"{name}: key \"models[{i}]\"") for i, item in enumerate(value))
-        elif value is None and kind == "file":
+        elif value is None and kind in ("file", "socket", "bytes"):
             values[field] = None
         else:
             values[field] = _check(kind, value, where)
@@ -195,6 +213,17 @@ def _check(kind: str, value, where: str):
             bound = "> 0" if kind.endswith(">0") else ">= 0"
             raise InputError(f"{where} must be a number of seconds {bound}, got {value!r}")
         return float(value)
+    if kind == "origins":
+        return _origins(value, where)
+    if kind == "socket":
+        if not isinstance(value, (str, Path)) or not str(value).startswith("/"):
+            raise InputError(f"{where} must be an absolute path for a unix socket, or null, got {value!r}",
+                             hint="e.g. /run/catalog-gen/admin.sock (inside the pod only; leave null for no management listener)")
+        return Path(value)
+    if kind == "bytes":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(f"{where} must be a number of bytes >= 1 or null, got {value!r}")
+        return value
     if kind == "file":
         if not isinstance(value, (str, Path)) or not str(value):
             raise InputError(f"{where} must be a file path or null, got {value!r}")
@@ -204,6 +233,29 @@ def _check(kind: str, value, where: str):
                              hint="mount the Secret holding the keys there, or leave the key null to accept every caller")
         return file
     raise AssertionError(kind)
+
+
+_ORIGIN_SCHEMES = ("http://", "https://", "chrome-extension://", "safari-extension://", "moz-extension://", "ms-browser-extension://")
+
+
+def _origins(value, where: str) -> tuple[str, ...]:
+    """Allowed CORS origins, in Ollama's OLLAMA_ORIGINS syntax (so the same entries mean the same thing)."""
+    if isinstance(value, str):
+        value = [value] if "," not in value else value.split(",")
+    if not isinstance(value, (list, tuple)):
+        raise InputError(f"{where} must be a list of origins", hint='write ["https://app.example.com", "https://*.example.com"]')
+    out = []
+    for entry in value:
+        if not isinstance(entry, str) or not entry or entry != entry.strip():
+            raise InputError(f"{where}: {entry!r} is not an origin", hint="write scheme://host[:port] without spaces")
+        if entry.count("*") > 1:
+            raise InputError(f"{where}: {entry!r} has more than one *", hint="one * per entry: https://*.example.com")
+        if "*" not in entry and not entry.lower().startswith(_ORIGIN_SCHEMES):
+            raise InputError(f"{where}: {entry!r} is not an origin", hint="an origin starts with http:// or https:// (or a browser-extension scheme), e.g. https://app.example.com")
+        if entry != "*" and entry.endswith("/"):
+            raise InputError(f"{where}: {entry!r} ends with /", hint="an origin has no path: https://app.example.com")
+        out.append(entry if "*" in entry else entry.lower())
+    return tuple(out)
 
 
 def _backend_url(value, where: str) -> str:

@@ -1,12 +1,15 @@
 """The wall around Ollama's admin API and the optional API keys.
 
 Admin wall: Ollama serves model management (pull, push, delete, create, copy,
-blobs) on the same port as inference. The router forwards those only for
-callers on loopback (inside the pod). It also forwards, to remote callers,
-only the paths it knows to be inference or read-only (an allowlist): an
-endpoint a future Ollama adds (``/api/signin`` and friends were such) stays
-behind the wall until it is listed here. The caller's address is the TCP
-peer; forwarded-for headers are never trusted.
+blobs) on the same port as inference. The router's public listener never
+serves those, whoever the peer is: the peer address proves nothing, since a
+service mesh delivers every remote caller from loopback (Istio's sidecar from
+127.0.0.6, Linkerd's from 127.0.0.1) and so does ``kubectl port-forward``.
+Management is served only on the management listener, a unix socket inside the
+pod (``adminSocket``) that the chart does not expose. The public listener also
+forwards only the paths known to be inference or read-only (an allowlist): an
+endpoint a future Ollama adds stays behind the wall until it is listed here.
+Ollama's account and cloud routes are walled with a reason (``WALLED``).
 
 API keys: one key per line in a mounted file (``#`` comments and blank lines
 ignored). The router keeps SHA-256 digests of the keys and compares the
@@ -21,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import logging
 import os
 from pathlib import Path
@@ -35,8 +37,21 @@ PUBLIC_PATHS = frozenset({
     "/", "/api/version", "/api/tags", "/api/ps", "/api/show",
     "/api/generate", "/api/chat", "/api/embed", "/api/embeddings",
     "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models",
+    "/v1/responses", "/v1/messages",
 })
 PUBLIC_PREFIXES = ("/v1/models/",)
+_EGRESS = "it calls ollama.com signed with the pod's Ollama identity key, which callers must not borrow"
+# Routes Ollama has that the router deliberately does not serve, and why (the caller reads the reason).
+WALLED = {
+    "/api/me": _EGRESS,
+    "/api/signout": _EGRESS,
+    "/api/user/keys": _EGRESS,
+    "/api/experimental/web_search": _EGRESS,
+    "/api/experimental/web_fetch": _EGRESS,
+    "/api/experimental/model-recommendations": "it fetches recommendations from ollama.com; it is not part of this service",
+    "/api/status": "it reports the pod's cloud configuration; it is not part of this service",
+    "/v1/audio/transcriptions": "a multipart body names its model where the router cannot give it a slot; not served yet",
+}
 
 
 def canonical_path(path: str) -> str:
@@ -53,24 +68,20 @@ def is_admin(path: str) -> bool:
     return canon in ADMIN_PATHS or canon.startswith(ADMIN_PREFIXES) or canon == "/api/blobs"
 
 
+def walled_reason(path: str) -> str | None:
+    canon = canonical_path(path)
+    reason = WALLED.get(canon)
+    if reason is None and canon.startswith("/api/user/keys/"):
+        reason = WALLED["/api/user/keys"]
+    return reason
+
+
 def is_public(path: str) -> bool:
     if path in PUBLIC_PATHS:
         return True
     if not path.startswith(PUBLIC_PREFIXES) or len(path) == len("/v1/models/"):
         return False
     return not any(part in (".", "..", "") for part in path[len("/v1/models/"):].split("/"))
-
-
-def is_loopback(client: tuple | list | None) -> bool:
-    if not client:
-        return False
-    try:
-        address = ipaddress.ip_address(str(client[0]).split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
 
 
 class ApiKeys:
@@ -80,6 +91,7 @@ class ApiKeys:
         self.path = Path(path)
         self._digests: tuple[bytes, ...] = ()
         self._stamp: tuple | None = None
+        self._missing = False  # warned that the file is unreadable (once, until it is back)
         self.reload()
 
     def _read_stamp(self) -> tuple | None:
@@ -92,9 +104,16 @@ class ApiKeys:
     def reload(self) -> bool:
         """Re-read the file if it changed. Returns True when the key set was replaced."""
         stamp = self._read_stamp()
-        if stamp is None or stamp == self._stamp:
-            if stamp is None and self._stamp is not None:
-                log.warning("API key file %s is unreadable; keeping the last %d key(s)", self.path, len(self._digests))
+        if stamp is None:
+            if not self._missing:
+                self._missing = True
+                log.warning("API key file %s is unreadable; keeping the last %d key(s) until it is back",
+                            self.path, len(self._digests))
+            return False
+        if self._missing:
+            self._missing = False
+            log.info("API key file %s is readable again", self.path)
+        if stamp == self._stamp:
             return False
         try:
             text = self.path.read_text(encoding="utf-8")

@@ -3,7 +3,13 @@
 Server choices and why:
 - the listening socket is bound here, before uvicorn starts, so "port in use"
   is a CatalogGenError with a hint instead of uvicorn's log line and exit 1;
-- ``proxy_headers=False``: the admin wall trusts only the TCP peer address;
+- ``proxy_headers=False``: forwarded-for headers are never read;
+- the management listener (``adminSocket``) is a unix socket only its own user may connect to,
+  bound next to the public port and served by the same app; a stale socket file
+  left by a killed router is replaced;
+- past the grace period uvicorn cancels what is left; the app answers those
+  requests itself (503 with Retry-After, or an error ending the stream), so no
+  caller gets a bare 500 and nothing is logged as a traceback;
 - no access log, no Server/Date headers added (Ollama's own Date passes through);
 - keep-alive 75 s, longer than common gateway idle timeouts, so the router is
   not the side that closes a connection a gateway is about to reuse;
@@ -21,8 +27,10 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import os
 import signal
 import socket
+import stat
 import threading
 
 from catalog_gen.errors import InputError
@@ -56,11 +64,48 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def bind_admin(path) -> socket.socket:
+    """The management listener: a unix socket only processes in the pod can reach."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            if os.path.exists(path) and not stat.S_ISSOCK(os.stat(path).st_mode):
+                raise InputError(f"the management socket path {path} exists and is not a socket",
+                                 hint="point adminSocket at a path in an emptyDir, e.g. /run/catalog-gen/admin.sock")
+            os.unlink(path)
+        old = os.umask(0o077)
+        try:
+            sock.bind(str(path))
+        finally:
+            os.umask(old)
+    except OSError as exc:
+        sock.close()
+        raise InputError(f"the router cannot create its management socket {path}: {exc.strerror or exc}",
+                         hint="adminSocket must be in a writable directory (an emptyDir), or null") from exc
+    except InputError:
+        sock.close()
+        raise
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
 def make_server(config: RouterConfig, sock: socket.socket):
     """A uvicorn server for the router app (tests run it in a thread and stop it with ``should_exit``)."""
     import uvicorn
 
+    admin = [bind_admin(config.admin_socket)] if config.admin_socket else []
+
     class Server(uvicorn.Server):
+        async def serve(self, sockets=None) -> None:
+            try:
+                await super().serve(sockets=[*(sockets or []), *admin])
+            finally:
+                for extra in admin:
+                    extra.close()
+                    with contextlib.suppress(OSError):
+                        os.unlink(config.admin_socket)
+
         @contextlib.contextmanager
         def capture_signals(self):
             if threading.current_thread() is not threading.main_thread():
@@ -96,6 +141,7 @@ def serve(config: RouterConfig, host: str | None = None, port: int | None = None
     server = make_server(config, sock)
     gc.collect()
     gc.freeze()
-    log.info("router listening on %s:%d in front of %s", host, sock.getsockname()[1], ", ".join(config.backends))
+    log.info("router listening on %s:%d in front of %s%s", host, sock.getsockname()[1], ", ".join(config.backends),
+             f"; management on unix socket {config.admin_socket}" if config.admin_socket else "")
     server.run(sockets=[sock])
     return 0 if server.started else 2

@@ -58,10 +58,17 @@ CASES = [
     ("POST", "/api/generate", b"{not json"),
     ("POST", "/api/chat", {"messages": []}),
     ("GET", "/api/generate", None),
+    ("HEAD", "/api/ps", None),
+    ("HEAD", "/v1/models", None),
+    ("POST", "/api/generate", {"model": TEXT, "prompt": "hi", "keep_alive": "300"}),
+]
+# Model management and unknown paths: the public port refuses them; the management socket passes them on.
+MANAGEMENT_CASES = [
     ("POST", "/api/pull", {"model": OTHER}),
     ("POST", "/api/copy", {"source": TEXT, "destination": "copy:1"}),
     ("HEAD", "/api/blobs/sha256:" + "0" * 64, None),
     ("GET", "/api/unknown", None),
+    ("POST", "/api/generate", {"model": TEXT, "prompt": "", "keep_alive": 0}),
 ]
 
 
@@ -77,7 +84,23 @@ def test_router_answers_like_ollama(double, double_url, method, path, payload):
         routed = httpx.request(method, router.url + path, timeout=10, **kwargs)
     assert routed.status_code == direct.status_code
     assert routed.headers.get("content-type") == direct.headers.get("content-type")
+    assert routed.headers.get("allow") == direct.headers.get("allow")
     assert body_of(routed) == body_of(direct)
+
+
+@pytest.mark.parametrize(("method", "path", "payload"), MANAGEMENT_CASES, ids=[f"{m} {p}" for m, p, _x in MANAGEMENT_CASES])
+def test_management_socket_answers_like_ollama(double, double_url, tmp_path, method, path, payload):
+    socket_path = tmp_path / "admin.sock"
+    with run_router([double_url], admin_socket=str(socket_path)) as router:
+        direct = httpx.request(method, double_url + path, json=payload, timeout=10)
+        with httpx.Client(transport=httpx.HTTPTransport(uds=str(socket_path)), base_url="http://router", timeout=10) as c:
+            routed = c.request(method, path, json=payload)
+        public = httpx.request(method, router.url + path, json=payload, timeout=10)
+    assert routed.status_code == direct.status_code
+    assert routed.headers.get("content-type") == direct.headers.get("content-type")
+    assert body_of(routed) == body_of(direct)
+    expected_public = {"/api/unknown": 404, "/api/generate": 200}.get(path, 403)
+    assert public.status_code == expected_public
 
 
 def test_streams_are_relayed_chunk_by_chunk(double, double_url):

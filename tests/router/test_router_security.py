@@ -79,7 +79,7 @@ REQUESTS = [
 
 
 @pytest.mark.netns
-def test_admin_endpoints_are_refused_to_a_non_loopback_caller(double, double_url):
+def test_admin_endpoints_are_refused_to_remote_and_loopback_callers_alike(double, double_url):
     with network_namespace() as (ns, address), run_router([double_url], host="0.0.0.0") as router:
         port = router.url.rsplit(":", 1)[1]
         done = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", CLIENT, f"http://{address}:{port}",
@@ -90,21 +90,68 @@ def test_admin_endpoints_are_refused_to_a_non_loopback_caller(double, double_url
     for method, path, _body in REQUESTS[:8]:
         status, text = remote[f"{method} {path}"]
         assert status == 403, (path, status, text)
-        assert "loopback" in json.loads(text)["error"]
+        assert "never served on the router's public port" in json.loads(text)["error"]
     assert remote["GET /api/experimental"][0] == 404
     assert remote["GET /api/tags"][0] == 200
     assert remote["POST /api/generate"][0] == 200
     assert remote["GET /metrics"][0] == 200
-    pulls = paths(double, "/api/pull")
-    assert len(pulls) == 1 and local_pull.status_code == 200, "only the loopback caller's pull reached Ollama"
-    assert not paths(double, "/api/delete") and not paths(double, "/api/copy")
+    assert local_pull.status_code == 403, "a loopback peer proves nothing (port-forward, mesh sidecar)"
+    assert not paths(double, "/api/pull") and not paths(double, "/api/delete") and not paths(double, "/api/copy")
 
 
-def test_loopback_detection():
-    assert security.is_loopback(("127.0.0.1", 5)) and security.is_loopback(("::1", 5))
-    assert security.is_loopback(("::ffff:127.0.0.1", 5)) and security.is_loopback(("127.8.9.1", 5))
-    assert not security.is_loopback(("10.0.0.1", 5)) and not security.is_loopback(None)
-    assert not security.is_loopback(("::ffff:10.0.0.1", 5)) and not security.is_loopback(("garbage", 1))
+def _from(address: str) -> httpx.Client:
+    """A client whose connections leave from ``address`` (any 127.0.0.0/8 address works without a namespace)."""
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=10)
+
+
+@pytest.mark.parametrize("peer", ["127.0.0.6", "127.0.0.1"], ids=["istio-sidecar", "linkerd-or-port-forward"])
+def test_a_mesh_sidecar_peer_gets_no_model_management(double, double_url, peer):
+    """Istio delivers inbound traffic from 127.0.0.6, Linkerd and kubectl port-forward from 127.0.0.1."""
+    with run_router([double_url]) as router, _from(peer) as client:
+        pull = client.post(router.url + "/api/pull", json={"model": OTHER, "stream": False})
+        delete = client.request("DELETE", router.url + "/api/delete", json={"model": TEXT})
+        generate = client.post(router.url + "/api/generate", json={"model": TEXT, "prompt": "hi", "stream": False})
+    assert (pull.status_code, delete.status_code, generate.status_code) == (403, 403, 200)
+    assert not paths(double, "/api/pull") and not paths(double, "/api/delete")
+    assert double.model(TEXT).on_disk
+
+
+def test_management_socket_serves_model_management_and_is_private(double, double_url, tmp_path):
+    socket_path = tmp_path / "admin.sock"
+    with run_router([double_url], admin_socket=str(socket_path)) as router:
+        assert socket_path.stat().st_mode & 0o077 == 0, "only the router's user may connect"
+        with httpx.Client(transport=httpx.HTTPTransport(uds=str(socket_path)), base_url="http://pod", timeout=10) as c:
+            pulled = c.post("/api/pull", json={"model": OTHER, "stream": False})
+        assert pulled.status_code == 200 and pulled.json() == {"status": "success"}
+        assert router.app.config.admin_socket == socket_path
+    assert not socket_path.exists(), "the socket file is removed at exit"
+
+
+def test_a_stale_management_socket_is_replaced_and_a_regular_file_is_refused(double_url, tmp_path):
+    import socket as socketlib
+
+    from catalog_gen.errors import InputError
+    from catalog_gen.router.server import bind_admin
+
+    stale = tmp_path / "stale.sock"
+    left = socketlib.socket(socketlib.AF_UNIX)
+    left.bind(str(stale))
+    left.close()
+    bind_admin(stale).close()
+    regular = tmp_path / "file"
+    regular.write_text("x")
+    with pytest.raises(InputError, match="not a socket"):
+        bind_admin(regular)
+
+
+@pytest.mark.parametrize("path", ["/api/me", "/api/signout", "/api/user/keys/abc", "/api/experimental/web_search",
+                                  "/api/experimental/model-recommendations", "/api/status", "/v1/audio/transcriptions"])
+def test_account_and_cloud_routes_are_walled_with_a_reason(double_url, path):
+    with run_router([double_url]) as router:
+        r = httpx.post(router.url + path, json={}, timeout=10)
+    assert r.status_code == 403
+    message = r.json()["error"]["message"] if path.startswith("/v1/") else r.json()["error"]
+    assert "is not served through the router:" in message
 
 
 def test_api_keys_are_required_and_reloaded_when_the_file_changes(double_url, tmp_path):
