@@ -259,6 +259,22 @@ def _example(spec) -> str:
     return {"cpu": "2", "memory": "8Gi", "ephemeral-storage": "10Gi", "vram": "24Gi", "size": "50Gi", "maxBodySize": "16Mi"}[spec.path[-1]]
 
 
+# Words YAML 1.1 reads as booleans or null. Kubernetes' YAML reader (sigs.k8s.io/yaml over go-yaml v2), Helm and
+# most tools around them still read YAML 1.1, so a chart line `name: y` reaches the API server as `name: true`.
+YAML11_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+
+
+@rule("leaf.yaml-word", "`serviceName` is not a word YAML 1.1 reads as a boolean or null (`y`, `no`, `on`, `null`...): "
+      "Kubernetes' YAML reader would turn the object names into `true`.")
+def _yaml_word(v: LeafView):
+    name = v.get("serviceName")
+    if isinstance(name, str) and name in YAML11_WORDS:
+        yield v.finding("/serviceName", "leaf.yaml-word",
+                        f"`serviceName: {name}` names every object, and YAML 1.1 (read by Kubernetes, Helm and kubectl) "
+                        f"reads `{name}` as {'null' if name == 'null' else 'a boolean'}",
+                        f"use a longer name, e.g. `{name}-svc`")
+
+
 @rule("leaf.namespace", "Services do not go into Kubernetes' own namespaces.")
 def _namespace(v: LeafView):
     namespace = v.get("namespace")
@@ -431,3 +447,4 @@ _sizing_rule("leaf.memory-limit", "An explicit memory limit holds the models: an
 _sizing_rule("leaf.preset", "A named preset suits the GPUs (error) and is meant for the models' memory need (warning).")
 _sizing_rule("leaf.cache-size", "An explicit `cache.size` holds every model on disk.")
 _sizing_rule("leaf.model-context", "Models sharing one set of weights ask for one context length (Ollama reloads otherwise).")
+

@@ -111,6 +111,7 @@ EXPECTED = [
            message="is 500 byte(s); it must be at least 1 KiB"),
     Expect("model_size_absurd.yaml", "leaf.model-size", 7, 8, "/model", "check the size in the tag",
            message="means 999,999,999,999B parameters, which no model has"),
+    Expect("service_name_yaml_boolean.yaml", "leaf.yaml-word", 3, 14, "/serviceName", "`y-svc`", message="reads `y` as a boolean"),
     Expect("ollama_version_latest.yaml", "leaf.image-tag", 9, 12, "/ollama/version", "pin a version"),
     Expect("gpu_processes_uneven.yaml", "leaf.gpu", 11, 14, "/ollama/processes", "one process per GPU", message="3 Ollama processes"),
     Expect("gpu_vendor_none_with_count.yaml", "leaf.gpu", 10, 11, "/gpu/vendor", "gpu.count: 0"),
@@ -120,6 +121,17 @@ EXPECTED = [
            message="request 4 is above its limit 2000m"),
     Expect("reserved_namespace.yaml", "leaf.namespace", 5, 12, "/namespace", "a namespace of your own"),
     Expect("cache_claim_with_emptydir.yaml", "leaf.cache", 10, 3, "/cache/existingClaim", "cache.mode: pvc"),
+    # --- how the chart behaves on a cluster (deploy_rules.py) ----------------------------------------
+    Expect("router_off_public_ingress.yaml", "leaf.public-admin-api", 9, 12, "/router/enabled", "publicModelManagement"),
+    Expect("gateway_controller_unknown.yaml", "leaf.gateway-traffic", 11, 15, "/ingress/controller", "ingress.controller",
+           severity="warning", message="not known"),
+    Expect("gateway_cilium_unselectable.yaml", "leaf.gateway-traffic", 9, 3, "/ingress", "fromEntities",
+           severity="warning", message="reserved `ingress` identity"),
+    Expect("route_path_internal.yaml", "leaf.route-paths", 12, 19, "/ingress/paths/1", "route `/`"),
+    Expect("existing_claim_many_replicas.yaml", "leaf.cache-claim", 12, 18, "/cache/existingClaim", "remove `existingClaim`"),
+    Expect("affinity_invalid.yaml", "leaf.placement", 13, 13,
+           "/container/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0",
+           "kubectl explain", message="matchExpression"),
     Expect("host_not_rfc1123.yaml", "leaf.ingress", 10, 9, "/ingress/host", "lower-case letters", message="not a valid RFC 1123 host"),
     Expect("host_is_ip_address.yaml", "leaf.ingress", 10, 9, "/ingress/host", "DNS names", message="is an IP address"),
     Expect("ingress_without_host.yaml", "leaf.ingress", 8, 1, "/ingress", "add `host:"),
@@ -130,7 +142,7 @@ EXPECTED = [
 ]
 
 # Single-file fixtures that must validate clean.
-CLEAN = ["tab_in_block_scalar_is_content.yaml", "gpu_fits_model.yaml"]
+CLEAN = ["tab_in_block_scalar_is_content.yaml", "gpu_fits_model.yaml", "gateway_controller_known.yaml"]
 
 # Fixture folders (several files) and the finding each must produce: (folder, file, code, line, column, pointer).
 FOLDERS = [
