@@ -27,3 +27,10 @@ def catalog(tmp_path, registry, monkeypatch):
     (tmp_path / ".git").mkdir()  # the cascade stops at a repository root
     monkeypatch.chdir(tmp_path)
     return root
+
+
+@pytest.fixture
+def second_registry(tmp_path_factory):
+    handle = start_registry(tmp_path_factory.mktemp("registry2"))
+    yield handle
+    handle.stop()

@@ -188,3 +188,27 @@ def test_an_invalid_catalog_is_refused_before_any_registry_is_asked(tmp_path, mo
 def test_check_and_update_do_not_go_together(capsys):
     assert main(["pin", "--check", "--update"]) == 2
     assert "--check and --update" in capsys.readouterr().err
+
+
+def test_a_shared_model_that_two_mirrors_disagree_on_is_not_pinned(tmp_path, registry, second_registry, monkeypatch, capsys):
+    (tmp_path / ".git").mkdir()
+    root = tmp_path / "catalog"
+    defaults = "models:\n  - name: llama3.1:8b\n"
+    leaf = "workloadType: OLLAMA_INFERENCE_LOAD\nserviceName: s\nserviceCatalog: c\nnamespace: n\nenvironment: dev\n"
+    for env, reg in (("a", registry), ("b", second_registry)):
+        (root / env).mkdir(parents=True)
+        (root / env / "_defaults.yaml").write_text(f"registry: {{mirror: '{reg.host}', insecure: true}}\n")
+        (root / env / "s.yaml").write_text(leaf.replace("environment: dev", f"environment: {env}"))
+    (root / "_defaults.yaml").write_text(defaults)
+    monkeypatch.chdir(tmp_path)
+    push_model(registry, "library/llama3.1", "8b")
+    push_model(second_registry, "library/llama3.1", "8b", variant="other")
+
+    assert main(["pin", "catalog"]) == 1
+
+    assert "(pin.conflict)" in capsys.readouterr().out
+    assert (root / "_defaults.yaml").read_text() == defaults
+
+    push_model(second_registry, "library/llama3.1", "8b")  # the mirrors agree again
+    assert main(["pin", "catalog"]) == 0
+    assert "    digest: " in (root / "_defaults.yaml").read_text()
