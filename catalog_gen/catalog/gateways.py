@@ -89,11 +89,22 @@ def traffic_source(*, enabled: bool, controller: str, api: str, gateway_class: s
         return TrafficSource(namespaces=tuple(sorted(set(allow_from_namespaces))),
                              reason="ingress.allowFromNamespaces names them")
     name = resolve_controller(controller, api, gateway_class, ingress_class)
-    gw_ns = gateway_namespace or namespace
     if name is None:
-        return TrafficSource(open=True, reason="the controller is not known (set `ingress.controller` or "
-                             "`ingress.allowFromNamespaces`): the service port stays open rather than drop the gateway's traffic")
-    c = CONTROLLERS[name]
+        known = [_source(c, gateway_name, gateway_namespace, namespace) for c in CONTROLLERS.values()
+                 if c.selection != "unselectable"]
+        pods = tuple(dict(p) for p in {_key(p): p for source in known for p in source.pods}.values())
+        return TrafficSource(pods=pods, reason="the controller is not named (`ingress.controller`): the proxies of every "
+                             "known implementation but Cilium are admitted; name it to admit only its own")
+    return _source(CONTROLLERS[name], gateway_name, gateway_namespace, namespace)
+
+
+def _key(pod: dict) -> str:
+    return repr(sorted((k, repr(v)) for k, v in pod.items()))
+
+
+def _source(c: Controller, gateway_name: str | None, gateway_namespace: str | None, namespace: str) -> TrafficSource:
+    name = c.name
+    gw_ns = gateway_namespace or namespace
     if c.selection == "unselectable":
         return TrafficSource(open=True, reason=f"{name} proxies traffic with an identity no Kubernetes NetworkPolicy selector "
                              "matches: the service port stays open (add a CiliumNetworkPolicy with `fromEntities: [ingress]` "

@@ -139,6 +139,44 @@ class GPU(Strict):
     vram: ByteQuantity | None = Field(
         default=None, description="Memory of one GPU, when it cannot be inferred from the product (1Gi to 1Ti).", examples=["24Gi"]
     )
+    device_groups: list[Annotated[int, Field(ge=0, le=2147483647)]] | None = Field(
+        default=None,
+        max_length=8,
+        description="AMD only: group IDs that own `/dev/kfd` and `/dev/dri` on the nodes (`video`, `render`), added to the "
+        "non-root pods' supplemental groups. Default `[44]` (video); the render group's ID differs between distributions "
+        "(`getent group render` on a node), so add it here.",
+        examples=[[44, 110]],
+    )
+
+
+IMAGE_DIGEST = r"^sha256:[a-f0-9]{64}$"
+LABEL_KEY = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+
+
+class Toleration(Strict):
+    """A toleration of a node taint, as in a pod spec."""
+
+    key: str | None = Field(default=None, pattern=LABEL_KEY, max_length=316, description="Taint key; unset with `Exists` tolerates every taint.")
+    operator: Literal["Exists", "Equal"] = Field(default="Equal", description="`Equal` matches `value`; `Exists` any value.")
+    value: str | None = Field(default=None, pattern=patterns.LABEL_VALUE, max_length=63, description="Taint value (with `Equal`).")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
+        default=None, description="Taint effect to tolerate; unset tolerates every effect."
+    )
+    toleration_seconds: int | None = Field(
+        default=None, ge=0, le=31536000, description="With `NoExecute`: how long the pod stays bound after the taint appears."
+    )
+
+
+class SpreadConstraint(Strict):
+    """Spread the replicas over a topology domain (nodes, zones); the chart fills in the selector."""
+
+    topology_key: str = Field(
+        pattern=LABEL_KEY, max_length=316, description="Node label naming the domain.", examples=["topology.kubernetes.io/zone"]
+    )
+    max_skew: int = Field(default=1, ge=1, le=100, description="Largest allowed difference in replicas between two domains.")
+    when_unsatisfiable: Literal["ScheduleAnyway", "DoNotSchedule"] = Field(
+        default="ScheduleAnyway", description="`ScheduleAnyway` prefers spreading; `DoNotSchedule` leaves pods Pending rather than stack them."
+    )
 
 
 class ResourceList(Strict):
@@ -175,19 +213,56 @@ class Container(Strict):
         examples=[{"node-pool": "gpu"}],
         json_schema_extra={"additionalProperties": False},
     )
+    tolerations: list[Toleration] = Field(
+        default_factory=list, max_length=32, description="Extra tolerations (the GPU taints are tolerated already)."
+    )
+    affinity: dict | None = Field(
+        default=None,
+        description="Pod `affinity` as in a pod spec (nodeAffinity, podAffinity, podAntiAffinity), checked against the "
+        "Kubernetes schema at validate time.",
+        examples=[{"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "node.kubernetes.io/instance-type", "operator": "In", "values": ["g5.xlarge"]}]}]}}}],
+    )
+    topology_spread: list[SpreadConstraint] | None = Field(
+        default=None,
+        max_length=8,
+        description="Spread replicas over nodes or zones. Default with more than one replica: at most one more pod per node "
+        "and per zone than elsewhere, preferred (`ScheduleAnyway`). An empty list turns spreading off.",
+    )
+    runtime_class_name: str | None = Field(
+        default=None,
+        pattern=patterns.DNS_SUBDOMAIN,
+        max_length=253,
+        description="RuntimeClass of the pods, e.g. `nvidia` where the NVIDIA runtime is not the node's default (k3s, RKE2).",
+        examples=["nvidia"],
+    )
+    priority_class_name: str | None = Field(
+        default=None, pattern=patterns.DNS_SUBDOMAIN, max_length=253, description="PriorityClass of the serving pods."
+    )
+    image_pull_secrets: list[Annotated[str, Field(pattern=patterns.DNS_SUBDOMAIN, max_length=253)]] = Field(
+        default_factory=list, max_length=16, description="Secrets (in the service's namespace) to pull the images with."
+    )
 
 
 class Ollama(Strict):
     """The Ollama server processes."""
 
     image: str = Field(
-        default="ollama/ollama", pattern=patterns.IMAGE_REPOSITORY, description="Ollama image repository (no tag)."
+        default="ollama/ollama",
+        pattern=patterns.IMAGE_REPOSITORY,
+        description="Ollama image repository (no tag). With `gpu.vendor: amd` the tag gets Ollama's `-rocm` suffix.",
+    )
+    digest: str | None = Field(
+        default=None,
+        pattern=IMAGE_DIGEST,
+        description="Pin the Ollama image by digest (`sha256:...`); the tag stays for people, the digest decides.",
+        examples=["sha256:0d5c1ea4f5b2f0a4e5c3b3f5e0a8b9c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1"],
     )
     version: str = Field(
-        default="0.33.0",
+        default="0.32.15",
         pattern=patterns.IMAGE_TAG,
         description="Ollama image tag. `latest` is refused: pin a version. Also the chart's appVersion.",
-        examples=["0.33.0"],
+        examples=["0.32.15"],
     )
     processes: int = Field(
         default=1, ge=1, le=16, description="Ollama processes per pod, one per GPU (each its own port, behind the router)."
@@ -221,14 +296,24 @@ class Cache(Strict):
 
     mode: Literal["emptyDir", "pvc", "shared"] = Field(
         default="emptyDir",
-        description="`emptyDir`: per pod, re-downloaded on restart. `pvc`: one ReadWriteOnce claim per service, kept on uninstall. `shared`: one ReadWriteMany claim written only by a loader Job.",
+        description="`emptyDir`: per pod, re-downloaded on restart. `pvc`: a ReadWriteOnce claim per replica (a StatefulSet), "
+        "kept on uninstall and scale-in. `shared`: one ReadWriteMany claim written only by a loader Job.",
     )
     size: ByteQuantity | None = Field(
         default=None, description="Volume size (256Mi to 1Pi); default the models' size plus headroom.", examples=["50Gi"]
     )
     storage_class: str | None = Field(default=None, pattern=patterns.DNS_SUBDOMAIN, description="StorageClass of the claim.")
     existing_claim: str | None = Field(
-        default=None, pattern=patterns.DNS_SUBDOMAIN, description="Use this existing PersistentVolumeClaim instead of creating one."
+        default=None,
+        pattern=patterns.DNS_SUBDOMAIN,
+        description="Use this existing PersistentVolumeClaim instead of creating one (with `pvc`, one replica only: "
+        "a ReadWriteOnce claim cannot serve two pods).",
+    )
+    fix_ownership: bool = Field(
+        default=False,
+        description="`shared` only: before the loader pulls, a root step gives the volume's top folder to uid/gid 1000 "
+        "(capability CHOWN only). For ReadWriteMany storage that ignores `fsGroup` (NFS, CephFS exports) and whose root "
+        "folder belongs to root; otherwise the export must already be writable by uid 1000.",
     )
 
 
@@ -240,6 +325,7 @@ class SecretRef(Strict):
 class Image(Strict):
     repository: str = Field(pattern=patterns.IMAGE_REPOSITORY, description="Image repository (no tag).")
     tag: str = Field(pattern=patterns.IMAGE_TAG, description="Image tag; `latest` is refused.")
+    digest: str | None = Field(default=None, pattern=IMAGE_DIGEST, description="Pin the image by digest (`sha256:...`).")
 
 
 class Router(Strict):
@@ -261,6 +347,11 @@ class Router(Strict):
         default="16Mi", description="Largest request body (1Ki to 256Mi: the router holds bodies in memory); larger gets 413.",
         examples=["16Mi"],
     )
+
+
+GatewayController = Literal[
+    "auto", "cilium", "envoy-gateway", "istio", "nginx-gateway-fabric", "kgateway", "traefik", "ingress-nginx", "other"
+]
 
 
 class GatewayRef(Strict):
@@ -291,9 +382,29 @@ class Ingress(Strict):
     ingress_class_name: str | None = Field(default=None, pattern=patterns.DNS_SUBDOMAIN, description="IngressClass (api `ingress`).")
     tls: TLS = Field(default_factory=TLS, description="TLS through cert-manager.")
     request_timeout: Duration = Field(default="600s", description="Route timeout; long enough for streamed answers.")
+    controller: GatewayController = Field(
+        default="auto",
+        description="The gateway or ingress controller that carries the traffic: it decides where the NetworkPolicy admits "
+        "traffic from (its data plane's namespace). `auto` reads it from `gatewayClassName` / `ingressClassName` when "
+        "that names a known implementation. `cilium`: Cilium's proxy traffic has no namespace a NetworkPolicy can name, so "
+        "the service port stays open to the cluster (validate warns). `other`: set `allowFromNamespaces`.",
+    )
     allow_from_namespaces: list[Annotated[str, Field(pattern=patterns.DNS_LABEL)]] = Field(
         default_factory=list,
-        description="Namespaces allowed by the NetworkPolicy to reach the service port; default the gateway's namespace.",
+        description="Namespaces allowed by the NetworkPolicy to reach the service port; default the namespace of the "
+        "controller's data plane (see `controller`).",
+    )
+    annotations: dict[Annotated[str, Field(pattern=LABEL_KEY, max_length=317)], Annotated[str, Field(max_length=4096)]] = Field(
+        default_factory=dict,
+        description="Annotations of the HTTPRoute or Ingress (e.g. controller settings). With `api: ingress` the chart "
+        "sets ingress-nginx's timeouts, body size and buffering from the leaf; these win over them.",
+        examples=[{"nginx.ingress.kubernetes.io/proxy-buffering": "off"}],
+        json_schema_extra={"additionalProperties": False},
+    )
+    public_model_management: bool = Field(
+        default=False,
+        description="Only with `router.enabled: false`: Ollama itself answers the public route, including pull, delete, "
+        "create and push of models. Validation refuses that unless this says it is meant.",
     )
 
 
@@ -370,7 +481,6 @@ GIT_REF = r"^[A-Za-z0-9_][A-Za-z0-9_./-]{0,243}$"
 REPO_URL = r"^((https?|ssh)://[^\s]+|git@[^\s:]+:[^\s]+)$"
 REPO_PATH = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$"
 HTTP_URL = r"^https?://[^\s]+$"
-LABEL_KEY = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
 
 
 class SyncPolicy(Strict):
@@ -379,6 +489,19 @@ class SyncPolicy(Strict):
     automated: bool = Field(default=True, description="Sync automatically when Git changes.")
     prune: bool = Field(default=True, description="Delete objects that left the chart (with `automated`).")
     self_heal: bool = Field(default=True, description="Undo changes made in the cluster by hand (with `automated`).")
+
+
+class Destination(Strict):
+    """The cluster Argo CD deploys an environment's services to."""
+
+    server: str = Field(
+        default="https://kubernetes.default.svc",
+        pattern=HTTP_URL,
+        max_length=2048,
+        description="API server URL of the cluster, as registered in Argo CD; default the cluster Argo CD runs in. "
+        "Environments with different servers go to different clusters: validate then lets them reuse namespaces and names.",
+        examples=["https://prod.k8s.example.com:6443"],
+    )
 
 
 class ArgoCD(Strict):
@@ -397,6 +520,9 @@ class ArgoCD(Strict):
     )
     sync_policy: SyncPolicy = Field(
         default_factory=SyncPolicy, description="Sync policy; one per environment with `applicationset`."
+    )
+    destination: Destination = Field(
+        default_factory=Destination, description="Cluster the environment deploys to (one per environment)."
     )
 
 

@@ -448,3 +448,4 @@ _sizing_rule("leaf.preset", "A named preset suits the GPUs (error) and is meant 
 _sizing_rule("leaf.cache-size", "An explicit `cache.size` holds every model on disk.")
 _sizing_rule("leaf.model-context", "Models sharing one set of weights ask for one context length (Ollama reloads otherwise).")
 
+from catalog_gen.catalog import deploy_rules  # noqa: E402,F401  (its rules register themselves in RULES)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from catalog_gen.catalog import gateways
-from catalog_gen.plan.context import PlanContext
+from catalog_gen.plan.context import PlanContext, byte_count, seconds
 
 
 def add_ingress(ctx: PlanContext) -> None:
@@ -14,8 +14,13 @@ def add_ingress(ctx: PlanContext) -> None:
     v.put("ingress.enabled", ingress.enabled, "Expose the service outside the cluster.")
     v.put("ingress.api", ingress.api, "gateway (HTTPRoute) or ingress.")
     v.put("ingress.host", ingress.host or "", "Host name.")
-    v.put("ingress.paths", list(ingress.paths), "Path prefixes routed to the service.")
+    v.put("ingress.matches", public_matches(list(ingress.paths)),
+          "Paths routed to the service: the API only (`/api`, `/v1`, and `/` itself for `/`); the router's "
+          "/metrics, /readyz and /livez stay inside the cluster.")
     v.put("ingress.requestTimeout", ingress.request_timeout, "Route timeout, long enough for streamed answers.")
+    v.put("ingress.annotations", route_annotations(ctx), "Annotations of the HTTPRoute or Ingress.")
+    redirect = ingress.enabled and ingress.api == "gateway" and gateway is None and ingress.tls.enabled
+    v.put("ingress.redirectHttp", redirect, "The chart's Gateway answers plain HTTP with a redirect to HTTPS.")
     v.section("ingress.gateway", "The Gateway the route attaches to.")
     v.put("ingress.gateway.create", gateway is None, "Create a Gateway for this service (else attach to an existing one).")
     v.put("ingress.gateway.className", ingress.gateway_class_name, "GatewayClass of the created Gateway.")
@@ -30,8 +35,10 @@ def add_ingress(ctx: PlanContext) -> None:
     if not ingress.enabled:
         ctx.decide("ingress", "none", "ingress.enabled is false: reachable inside the cluster only")
     elif ingress.api == "ingress":
-        ctx.decide("ingress", f"Ingress {ingress.host}{' with TLS' if ingress.tls.enabled else ''}",
-                   "api: ingress, for clusters without Gateway API")
+        ctx.decide("ingress", f"Ingress {ingress.host}{' with TLS' if ingress.tls.enabled else ''}, ingress-nginx "
+                   f"timeouts {seconds(ingress.request_timeout)}s, body up to {nginx_size(byte_count(leaf.router.max_body_size))}, "
+                   "no response buffering", "api: ingress, for clusters without Gateway API; ingress-nginx's defaults "
+                   "(60 s read timeout, 1 MiB body, buffered responses) would cut long and streamed answers")
     else:
         attach = (f"existing Gateway {gateway.namespace or leaf.namespace}/{gateway.name}"
                   f"{'/' + gateway.section_name if gateway.section_name else ''}") if gateway \
@@ -39,6 +46,47 @@ def add_ingress(ctx: PlanContext) -> None:
         ctx.decide("ingress", f"HTTPRoute {ingress.host} on {attach}, timeout {ingress.request_timeout}"
                    f"{', HTTPS with a cert-manager Certificate' if ingress.tls.enabled and not gateway else ''}",
                    "Gateway API v1; backendRefs written in full so Argo CD sees no drift")
+        if redirect:
+            ctx.decide("ingress", "plain HTTP on the chart's Gateway answers 301 to HTTPS",
+                       "HTTPS only, without a 404 for people who type the bare host name")
+            ctx.decide("tls", f"Certificate from {ingress.tls.issuer_kind} {ingress.tls.issuer}: it must solve with DNS-01, "
+                       "or HTTP-01 through a solver whose gatewayHTTPRoute parentRefs name this chart's Gateway",
+                       "cert-manager does not edit Gateways: a shared ClusterIssuer's HTTP-01 solver lists its Gateways, "
+                       "and a Gateway made per service is not among them")
+
+
+INTERNAL_PATHS = ("/metrics", "/readyz", "/livez")
+API_PREFIXES = ("/api", "/v1")
+
+
+def public_matches(paths: list[str]) -> list[dict]:
+    """Route matches for the leaf's paths: `/` becomes the API prefixes and `/` itself, never the router's internals."""
+    matches = []
+    for path in paths:
+        if path == "/":
+            matches += [{"type": "PathPrefix", "value": p} for p in API_PREFIXES] + [{"type": "Exact", "value": "/"}]
+        else:
+            matches.append({"type": "PathPrefix", "value": path})
+    return matches
+
+
+def nginx_size(n: int) -> str:
+    """A byte count as an nginx size (`16m`), rounded up to whole MiB."""
+    return f"{-(-n // 2**20)}m"
+
+
+def route_annotations(ctx: PlanContext) -> dict[str, str]:
+    ingress = ctx.leaf.ingress
+    annotations: dict[str, str] = {}
+    if ingress.api == "ingress":
+        timeout = str(seconds(ingress.request_timeout))
+        annotations = {
+            "nginx.ingress.kubernetes.io/proxy-read-timeout": timeout,
+            "nginx.ingress.kubernetes.io/proxy-send-timeout": timeout,
+            "nginx.ingress.kubernetes.io/proxy-body-size": nginx_size(byte_count(ctx.leaf.router.max_body_size)),
+            "nginx.ingress.kubernetes.io/proxy-buffering": "off",
+        }
+    return dict(sorted({**annotations, **ingress.annotations}.items()))
 
 
 def traffic_source(ctx: PlanContext) -> gateways.TrafficSource:

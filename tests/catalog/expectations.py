@@ -123,8 +123,8 @@ EXPECTED = [
     Expect("cache_claim_with_emptydir.yaml", "leaf.cache", 10, 3, "/cache/existingClaim", "cache.mode: pvc"),
     # --- how the chart behaves on a cluster (deploy_rules.py) ----------------------------------------
     Expect("router_off_public_ingress.yaml", "leaf.public-admin-api", 9, 12, "/router/enabled", "publicModelManagement"),
-    Expect("gateway_controller_unknown.yaml", "leaf.gateway-traffic", 11, 15, "/ingress/controller", "ingress.controller",
-           severity="warning", message="not known"),
+    Expect("gateway_controller_unknown.yaml", "leaf.gateway-traffic", 11, 15, "/ingress/controller", "allowFromNamespaces",
+           severity="warning", message="names no data plane"),
     Expect("gateway_cilium_unselectable.yaml", "leaf.gateway-traffic", 9, 3, "/ingress", "fromEntities",
            severity="warning", message="reserved `ingress` identity"),
     Expect("route_path_internal.yaml", "leaf.route-paths", 12, 19, "/ingress/paths/1", "route `/`"),
