@@ -7,7 +7,9 @@ i.e. being loaded): the one with the fewest requests in flight wins. When no
 backend has M, every accepting backend is eligible and the least loaded gets
 it; from then on M "lives" there, so one model is not loaded on every backend.
 
-Spreading under load: when every backend that has M is full, M is placed on a
+Spreading under load: when every backend that has M is full and a request for
+M is already waiting (M's queue grows: one waiting request is a whole
+generation of delay, a load on an idle backend usually less), M is placed on a
 further accepting backend that has a free slot and room for it: fewer than
 ``max_models`` models there (Ollama's OLLAMA_MAX_LOADED_MODELS) and, when
 ``memory`` is known, the sizes of its models plus M's within it. So a busy
@@ -31,6 +33,9 @@ import time
 
 from catalog_gen.router.backends import Backend
 from catalog_gen.router.metrics import Metrics
+
+
+SPREAD_AFTER_WAITING = 1  # requests for a model already queued before it is placed on a further backend
 
 
 class Refused(Exception):
@@ -87,6 +92,7 @@ class Balancer:
         self.metrics = metrics
         self.pins = pins or {}  # normalized model name -> pinned digest
         self.queue: collections.deque[_Waiter] = collections.deque()
+        self.waiting: dict[str, int] = {}  # model -> requests for it in the queue
         self.avg_hold = 1.0  # EWMA of seconds a request holds a slot, for Retry-After
         self._depth = metrics.queue_depth
         self._wait = metrics.queue_wait
@@ -121,13 +127,15 @@ class Balancer:
             return True
         return sum(backend.size_of(m) for m in held) + backend.size_of(model) <= self.memory
 
-    def _free(self, model: str, exclude: Backend | None = None) -> Backend | None:
+    def _free(self, model: str, exclude: Backend | None = None, queued: bool = False) -> Backend | None:
+        """The backend to give a slot to, or None. ``queued``: asked for a request already in the queue."""
         having, others = self._split(model, exclude)
         best = None
         for backend in having or others:
             if backend.inflight < backend.slots and (best is None or backend.inflight < best.inflight):
                 best = backend
-        if best is not None or not having:
+        others_waiting = self.waiting.get(model, 0) - (1 if queued else 0)
+        if best is not None or not having or others_waiting < SPREAD_AFTER_WAITING:
             return best
         for backend in others:  # every backend with the model is full: spread to one with a free slot and room
             if backend.inflight < backend.slots and self._room(backend, model) and (best is None or backend.inflight < best.inflight):
@@ -143,7 +151,10 @@ class Balancer:
         """A slot for ``model`` (never on ``exclude``, the backend that just failed it). Raises Refused."""
         backend = self._free(model, exclude)
         if backend is not None:
+            spread = not backend.has_model(model) and self.waiting.get(model)
             backend.take(model)
+            if spread:  # requests already waiting for this model may use the new backend's other slots too
+                self.dispatch()
             return Lease(backend, model)
         if not self.eligible(model, exclude):
             self.metrics.rejections.labels("no_backend").inc()
@@ -160,6 +171,7 @@ class Balancer:
         future = asyncio.get_running_loop().create_future()
         waiter = _Waiter(model, future, exclude)
         self.queue.append(waiter)
+        self.waiting[model] = self.waiting.get(model, 0) + 1
         self._depth.set(len(self.queue))
         try:
             async with asyncio.timeout(self.queue_timeout):
@@ -182,6 +194,8 @@ class Balancer:
                 self.queue.remove(waiter)
             except ValueError:
                 pass
+            else:
+                self._unwait(model)
             self._depth.set(len(self.queue))
         self._wait.observe(time.monotonic() - waiter.since)
         return Lease(backend, model)
@@ -198,7 +212,7 @@ class Balancer:
         for waiter in list(self.queue):
             if waiter.future.done():
                 continue
-            backend = self._free(waiter.model, waiter.exclude)
+            backend = self._free(waiter.model, waiter.exclude, queued=True)
             if backend is None:
                 if not any(b.up and b.inflight < b.slots for b in self.backends):
                     break
@@ -206,4 +220,12 @@ class Balancer:
             backend.take(waiter.model)
             waiter.future.set_result(backend)
             self.queue.remove(waiter)
+            self._unwait(waiter.model)
         self._depth.set(len(self.queue))
+
+    def _unwait(self, model: str) -> None:
+        left = self.waiting.get(model, 1) - 1
+        if left:
+            self.waiting[model] = left
+        else:
+            self.waiting.pop(model, None)

@@ -1,0 +1,70 @@
+"""A caller's keep_alive is bounded by the leaf's policy: required models cannot be unloaded or pinned from outside."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from router_helpers import OTHER, TEXT, paths, run_router
+
+from catalog_gen.errors import InputError
+from catalog_gen.router.config import load_config
+from catalog_gen.router.keepalive import KeepAlivePolicy, seconds_of
+
+
+def _last(double, path: str) -> dict:
+    return paths(double, path)[-1]
+
+
+def test_a_caller_cannot_unload_a_required_model(double, double_url):
+    with run_router([double_url], models=[TEXT]) as router:
+        router.wait_ready()
+        r = httpx.post(router.url + "/api/generate", json={"model": TEXT, "prompt": "", "keep_alive": 0}, timeout=10)
+        assert r.status_code == 200 and r.json()["done_reason"] == "load"
+        assert "keep_alive" not in _last(double, "/api/generate")
+        assert TEXT in double.loaded()
+
+
+def test_a_caller_cannot_pin_a_model_forever(double, double_url):
+    with run_router([double_url], keep_alive_max=600) as router:
+        for value in (-1, "-1m", 10**9, "9999h"):
+            httpx.post(router.url + "/api/generate", json={"model": OTHER, "prompt": "hi", "stream": False, "keep_alive": value}, timeout=10)
+            assert _last(double, "/api/generate")["keep_alive"] == 600, value
+        (loaded,) = [m for m in httpx.get(double_url + "/api/ps", timeout=5).json()["models"] if m["name"] == OTHER]
+        assert loaded["expires_at"] < "2100"
+
+
+def test_values_within_the_bounds_pass_byte_for_byte_and_short_ones_are_raised(double, double_url):
+    with run_router([double_url], keep_alive_min=60, keep_alive_max=600) as router:
+        raw = b'{"model": "qwen2.5:0.5b", "prompt": "hi", "stream": false, "keep_alive": "5m"}'
+        httpx.post(router.url + "/api/generate", content=raw, timeout=10)
+        assert double.requests[-1].body == raw
+        httpx.post(router.url + "/api/chat", json={"model": OTHER, "messages": [], "keep_alive": 0}, timeout=10)
+        assert _last(double, "/api/chat")["keep_alive"] == 60
+
+
+def test_management_socket_callers_are_not_bounded(double, double_url, tmp_path):
+    sock = tmp_path / "admin.sock"
+    with run_router([double_url], models=[TEXT], admin_socket=str(sock)) as router:
+        router.wait_ready()
+        with httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://pod", timeout=10) as c:
+            r = c.post("/api/generate", json={"model": TEXT, "prompt": "", "keep_alive": 0})
+        assert r.json()["done_reason"] == "unload"
+        assert _last(double, "/api/generate")["keep_alive"] == 0
+
+
+@pytest.mark.parametrize("value, seconds", [(0, 0.0), (30, 30.0), (-1, -1.0), ("5m", 300.0), ("1h30m", 5400.0),
+                                            ("-1s", -1.0), ("0", 0.0), ("300", None), (True, None), ("", None), ("5x", None)])
+def test_keep_alive_parsing_follows_ollama(value, seconds):
+    assert seconds_of(value) == seconds
+
+
+def test_policy_leaves_bodies_alone_that_do_not_mention_keep_alive():
+    policy = KeepAlivePolicy({TEXT}, 0, 60)
+    body = b'{"model":"llama3.1:8b","prompt":"hi"}'
+    assert policy.apply(body, TEXT) is body
+    assert policy.apply(b"{not json keep_alive", OTHER) == b"{not json keep_alive"
+
+
+def test_min_above_max_is_a_config_error():
+    with pytest.raises(InputError, match="keepAliveMaxSeconds"):
+        load_config(None, backends=["http://127.0.0.1:1"], keep_alive_min=100, keep_alive_max=10)
