@@ -116,9 +116,15 @@ def add_cache(ctx: PlanContext) -> None:
     v.put("cache.size", sizing.cache_size, "Size of the cache: the models on disk plus headroom.")
     v.put("cache.storageClass", leaf.cache.storage_class or "", "StorageClass of the claim (empty: the cluster default).")
     v.put("cache.existingClaim", leaf.cache.existing_claim or "", "Use this existing claim instead of creating one.")
+    v.put("cache.fixOwnership", leaf.cache.fix_ownership and mode == "shared",
+          "Shared cache: a root step of the loader Job gives the volume's top folder to uid/gid 1000 (exports that ignore fsGroup).")
     v.put("cache.waitDeadlineSeconds", pull_deadline_seconds(ctx), "Shared cache: how long serving pods wait for the loader Job's models.")
     ctx.decide("cache", f"{mode}, {sizing.cache_size}", "leaf size" if leaf.cache.size is not None else
                f"models need {sizing.models_disk_bytes / 2**30:.1f} GiB on disk, plus headroom")
+    if mode == "shared":
+        ctx.decide("cache", "the loader Job chowns the volume's top folder to 1000:1000 first (cache.fixOwnership)"
+                   if leaf.cache.fix_ownership else "the storage must let uid/gid 1000 write the volume's top folder",
+                   "ReadWriteMany exports (NFS, CephFS) usually ignore fsGroup, and the loader runs as uid 1000")
 
 
 def uses_stateful_set(ctx: PlanContext) -> bool:

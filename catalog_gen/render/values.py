@@ -35,14 +35,19 @@ FREE_FORM = {
     "nodeSelector": {"type": "string"},
     "podAnnotations": {"type": "string"},
     "monitoring.labels": {"type": "string"},
+    "ingress.annotations": {"type": "string"},
 }
 # Values Kubernetes validates itself; kept open here.
-OPEN = {"ollama.resources", "pull.resources", "router.resources", "tolerations", "smoke.leaf"}
+OPEN = {"ollama.resources", "pull.resources", "router.resources", "tolerations", "smoke.leaf", "affinity",
+        "topologySpreadConstraints", "imagePullSecrets", "networkPolicy.allowFromPods"}
 # Extra constraints, so a `--set` override cannot smuggle what the leaf schema would refuse.
 CONSTRAINTS = {
     "image.repository": {"pattern": patterns.IMAGE_REPOSITORY},
     "image.tag": {"pattern": _unbounded(patterns.IMAGE_TAG), "maxLength": 128, "not": {"const": "latest"}},
     "image.pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]},
+    "image.digest": {"pattern": r"^$|^sha256:[a-f0-9]{64}$"},
+    "router.image.digest": {"pattern": r"^$|^sha256:[a-f0-9]{64}$"},
+    "workload.kind": {"enum": ["Deployment", "StatefulSet"]},
     "router.image.repository": {"pattern": patterns.IMAGE_REPOSITORY},
     "router.image.tag": {"pattern": _unbounded(patterns.IMAGE_TAG), "maxLength": 128, "not": {"const": "latest"}},
     "router.image.pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]},
@@ -162,7 +167,9 @@ def _schema_of(value, path: str, docs: dict[str, str]) -> dict:
         properties = {k: _schema_of(v, f"{path}.{k}" if path else k, docs) for k, v in value.items()}
         shape = ("object", tuple(properties), tuple(map(id, properties.values())))
     elif isinstance(value, list):
-        shape = ("array", "string" if all(isinstance(i, str) for i in value) else "object")
+        items = "integer" if value and all(type(i) is int for i in value) else \
+            "string" if all(isinstance(i, str) for i in value) else "object"
+        shape = ("array", items)
     else:
         shape = ("scalar", _JSON_TYPES.get(type(value), "string"))
     key = (path, doc, shape)
