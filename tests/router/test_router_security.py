@@ -195,3 +195,31 @@ def test_key_check_compares_every_key_in_constant_time(tmp_path, monkeypatch):
         api.check(presented)
         assert calls == [(32, 32)] * 3, "every key is compared, digests of equal length, no early exit"
     assert api.check(b"Bearer k2") and api.check(b"bearer k2") and not api.check(b"Basic k2") and not api.check(None)
+
+
+def test_a_missing_key_file_is_warned_about_once_until_it_is_back(tmp_path, caplog):
+    keys = tmp_path / "keys"
+    keys.write_text("k1\n")
+    api = ApiKeys(keys)
+    keys.unlink()
+    with caplog.at_level("INFO", logger="catalog_gen.router"):
+        for _ in range(5):
+            api.reload()
+        warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+        assert len(warnings) == 1 and "unreadable" in warnings[0].getMessage()
+        keys.write_text("k2\n")
+        assert api.reload() and api.check(b"Bearer k2")
+        keys.unlink()
+        api.reload()
+    assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 2, "warned again after it came back and left"
+
+
+def test_anthropic_clients_send_their_key_as_x_api_key(double_url, tmp_path):
+    keys = tmp_path / "keys"
+    keys.write_text("k1\n")
+    body = {"model": TEXT, "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+    with run_router([double_url], api_keys_file=str(keys)) as router:
+        ok = httpx.post(router.url + "/v1/messages", json=body, headers={"x-api-key": "k1"}, timeout=10)
+        bad = httpx.post(router.url + "/v1/messages", json=body, headers={"x-api-key": "nope"}, timeout=10)
+    assert ok.status_code == 200 and ok.json()["type"] == "message"
+    assert bad.status_code == 401 and bad.json()["error"]["type"] == "authentication_error"

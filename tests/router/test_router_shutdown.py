@@ -94,4 +94,44 @@ def test_requests_past_the_grace_period_are_cut():
         finally:
             if proc.poll() is None:
                 proc.kill()
-    assert lines[-1].get("done") is not True
+        stderr = proc.stderr.read()
+    assert "shutting down" in lines[-1].get("error", ""), lines[-1]
+    assert "Traceback" not in stderr and "CancelledError" not in stderr, stderr
+
+
+def test_past_the_grace_period_streams_end_with_an_error_and_queued_requests_get_503_in_their_dialect():
+    """In-process, so the counters can be read after the server stopped."""
+    from router_helpers import run_router
+
+    double = make_double(models=(TEXT,), token_interval_seconds=0.1, tokens_per_reply=200)
+    with serve_double(double) as backend, run_router([backend], slots_per_backend=1, max_queue=4, shutdown_grace=0.4,
+                                                      queue_timeout=30) as router:
+        results: dict = {}
+
+        def stream():
+            with httpx.stream("POST", router.url + "/api/generate", json={"model": TEXT, "prompt": "hi"}, timeout=30) as r:
+                results["stream"] = [json.loads(line) for line in r.iter_lines() if line.strip()]
+
+        def queued(path, body):
+            r = httpx.post(router.url + path, json=body, timeout=30)
+            results[path] = (r.status_code, r.headers.get("retry-after"), r.json())
+
+        threads = [threading.Thread(target=stream)]
+        threads[0].start()
+        wait_for(lambda: router.app.backends[0].inflight == 1, 5, "stream started")
+        for path, body in (("/api/chat", {"model": TEXT, "messages": [{"role": "user", "content": "x"}], "stream": False}),
+                           ("/v1/chat/completions", {"model": TEXT, "messages": [{"role": "user", "content": "x"}]})):
+            threads.append(threading.Thread(target=queued, args=(path, body)))
+            threads[-1].start()
+        wait_for(lambda: len(router.app.balancer.queue) == 2, 5, "two requests queued")
+        router.server.should_exit = True
+        for thread in threads:
+            thread.join(15)
+        counted = {p: router.app.metrics.requests.labels(TEXT, p, "503")._value.get()
+                   for p in ("/api/generate", "/api/chat", "/v1/chat/completions")}
+    assert "shutting down" in results["stream"][-1]["error"]
+    status, retry, body = results["/api/chat"]
+    assert (status, retry) == (503, "1") and "shutting down" in body["error"]
+    status, retry, body = results["/v1/chat/completions"]
+    assert (status, retry) == (503, "1") and body["error"]["type"] == "api_error"
+    assert counted == {"/api/generate": 1, "/api/chat": 1, "/v1/chat/completions": 1}
