@@ -21,6 +21,7 @@ import io
 import re
 from pathlib import Path
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
@@ -28,6 +29,12 @@ from ruamel.yaml.error import YAMLError
 from catalog_gen.errors import InputError
 
 _HEX = re.compile(r"[0-9a-f]{64}")
+_NUMBERISH = re.compile(r"[0-9]+([eE][0-9]+)?")  # hex that a YAML reader would take for a number: written quoted
+_FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _scalar(digest: str) -> str:
+    return f'"{digest}"' if _NUMBERISH.fullmatch(digest) else digest
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +105,8 @@ def _set_key(mapping: CommentedMap, after: str, key: str, digest: str, lines: li
         if match is None or match.group(0) != old:
             raise InputError(f"{display}:{line_no + 1}: {where}.{key} is not a 64-hex digest on one line",
                              hint=f"write `{key}: <64 hex>` on one line, or delete it and rerun `catalog-gen pin`")
-        return line_no, "replace", line[:match.start()] + digest + line[match.end():]
+        quoted = line[match.start() - 1:match.start()] in ("'", '"')
+        return line_no, "replace", line[:match.start()] + (digest if quoted else _scalar(digest)) + line[match.end():]
     key_line, key_col = mapping.lc.key(after)
     value_line, value_col = mapping.lc.value(after)
     if mapping.fa.flow_style():  # {name: x, ...}: add `, digest: ...` right after the value
@@ -107,11 +115,11 @@ def _set_key(mapping: CommentedMap, after: str, key: str, digest: str, lines: li
             raise InputError(f"{display}:{value_line + 1}: cannot find the end of {where}.{after} to add `{key}` after it",
                              hint=f"add `{key}: {digest}` by hand, or write the mapping in block style")
         line = lines[value_line]
-        return value_line, "replace", f"{line[:end]}, {key}: {digest}{line[end:]}"
+        return value_line, "replace", f"{line[:end]}, {key}: {_scalar(digest)}{line[end:]}"
     if value_line != key_line or _scalar_end(lines[value_line], value_col, str(mapping[after])) is None:
         raise InputError(f"{display}:{key_line + 1}: {where}.{after} does not fit on its line; catalog-gen adds `{key}` only after a one-line value",
                          hint=f"write `{after}` on one line, or add `{key}: {digest}` by hand")
-    return key_line, "insert-after", [" " * key_col + f"{key}: {digest}"]
+    return key_line, "insert-after", [" " * key_col + f"{key}: {_scalar(digest)}"]
 
 
 def _scalar_end(line: str, col: int, value: str) -> int | None:
@@ -148,23 +156,16 @@ def _shorthand(doc: CommentedMap, edit: Edit, lines: list[str], display: str):
     rest = line[end:]  # spaces and a comment, if any
     pad = " " * key_col
     value = line[value_col:end]
-    return key_line, "swap", [f"{pad}models:{rest}", f"{pad}  - name: {value}", f"{pad}    digest: {edit.digest}"]
-
-
-def position_of(text: str, where: tuple, display: str) -> tuple[int, int]:
-    """1-based (line, column) of the digest an edit at `where` sets (of its model's name when there is none yet)."""
-    doc = parse(text, display)
-    if where == ("model",):
-        line, col = doc.lc.key("model")
-        return line + 1, col + 1
-    item = doc["models"][where[1]]
-    mapping, after, key = (item["modelfile"], "from", "fromDigest") if len(where) == 3 else (item, "name", "digest")
-    line, col = mapping.lc.key(key) if key in mapping else mapping.lc.key(after)
-    return line + 1, col + 1
+    return key_line, "swap", [f"{pad}models:{rest}", f"{pad}  - name: {value}", f"{pad}    digest: {_scalar(edit.digest)}"]
 
 
 def _verify(text: str, edits: list[Edit], display: str) -> None:
-    doc = parse(text, display)
+    """Read the result back (libyaml: ruamel's pure-Python parse is ~20 ms a leaf) and find every new digest."""
+    try:
+        doc = yaml.load(text, Loader=_FastLoader)
+    except yaml.YAMLError as exc:
+        raise InputError(f"{display}: the edited text does not parse ({exc}); nothing was written",
+                         hint="add the digest by hand and report this file's layout as a catalog-gen bug") from exc
     for edit in edits:
         if edit.where == ("model",):
             got = doc["models"][0].get("digest")

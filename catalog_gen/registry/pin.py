@@ -106,14 +106,12 @@ def run_pin(targets: list[Target], *, update: bool = False, check: bool = False,
     finally:
         if own:
             resolver.close()
-    texts: dict[Path, str] = {}
     findings: list[Finding] = []
     edits: dict[Path, list[roundtrip.Edit]] = defaultdict(list)
     unreachable = False
     for r in results:
         t = r.target
-        text = texts.setdefault(t.file, t.file.read_text(encoding="utf-8"))
-        line = roundtrip.position_of(text, t.where, t.display)
+        line = t.at
         model = f"model {t.name}" + (f" (pulled as {t.pull.short})" if t.pull != t.source else "")
         if r.error is not None:
             unreachable |= isinstance(r.error, Unreachable)

@@ -28,6 +28,7 @@ class Target:
     source_insecure: bool
     pull: ModelRef  # what the pods pull: the mirror's name when there is a mirror
     pull_insecure: bool
+    at: tuple[int, int] = (0, 0)  # 1-based line and column of its digest (of its name while it has none)
     leaves: tuple[str, ...] = ()  # leaves that use it (display paths)
 
     @property
@@ -53,7 +54,14 @@ def leaf_targets(leaf: Leaf, model: OllamaInferenceLoad) -> list[Target]:
     def add(where: tuple, name: str, pinned: str | None, insecure: bool) -> None:
         source = parse(name)
         pull, pull_insecure = pull_ref(source, insecure, model)
-        out.append(Target(file, pos.file, where, name, pinned, source, insecure, pull, pull_insecure, (leaf.doc.display,)))
+        if where == ("model",):
+            pointer = "/model"
+        else:
+            base = f"/models/{where[1]}" + ("/modelfile" if len(where) == 3 else "")
+            pointer = base + ("/" + ("fromDigest" if len(where) == 3 else "digest") if pinned else ("/from" if len(where) == 3 else "/name"))
+        at = leaf.doc.where(pointer, key=True)
+        out.append(Target(file, pos.file, where, name, pinned, source, insecure, pull, pull_insecure, (at.line, at.column),
+                          (leaf.doc.display,)))
 
     if model.models is None:
         add(("model",), model.model, None, False)

@@ -198,7 +198,7 @@ def test_a_shared_model_that_two_mirrors_disagree_on_is_not_pinned(tmp_path, reg
     for env, reg in (("a", registry), ("b", second_registry)):
         (root / env).mkdir(parents=True)
         (root / env / "_defaults.yaml").write_text(f"registry: {{mirror: '{reg.host}', insecure: true}}\n")
-        (root / env / "s.yaml").write_text(leaf.replace("environment: dev", f"environment: {env}"))
+        (root / env / "s.yaml").write_text(leaf.replace("environment: dev", f"environment: {env}").replace("serviceName: s", f"serviceName: s{env}").replace("namespace: n", f"namespace: n{env}"))
     (root / "_defaults.yaml").write_text(defaults)
     monkeypatch.chdir(tmp_path)
     push_model(registry, "library/llama3.1", "8b")

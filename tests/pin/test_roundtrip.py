@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog_gen.catalog.roundtrip import Edit, apply_edits, edit_file, position_of
+from catalog_gen.catalog.roundtrip import Edit, apply_edits, edit_file
 from catalog_gen.errors import InputError
 
 A, B = "a" * 64, "b" * 64
@@ -29,7 +29,12 @@ def test_several_edits_in_one_file_keep_each_other_in_place():
     text = "models:\n  - name: a:1\n  - name: c:1\n    modelfile:\n      from: a:1\n"
     out = apply_edits(text, [Edit(("models", 0), A), Edit(("models", 1, "modelfile"), B)], "x")
     assert out == f"models:\n  - name: a:1\n    digest: {A}\n  - name: c:1\n    modelfile:\n      from: a:1\n      fromDigest: {B}\n"
-    assert position_of(out, ("models", 1, "modelfile"), "x") == (7, 7)
+
+
+def test_a_digest_a_yaml_reader_would_take_for_a_number_is_quoted():
+    number = "1" * 60 + "e123"  # 64 hex characters, and a float to YAML 1.2
+    assert apply_edits("models:\n- name: x\n", [Edit(("models", 0), number)], "x") == f'models:\n- name: x\n  digest: "{number}"\n'
+    assert apply_edits("models:\n- name: x\n", [Edit(("models", 0), A)], "x") == f"models:\n- name: x\n  digest: {A}\n"
 
 
 def test_a_name_spread_over_lines_is_refused_rather_than_guessed():
