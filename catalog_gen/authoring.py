@@ -65,7 +65,7 @@ class InputEnded(CatalogGenError):
 
 # (attribute, schema path, question, default offered on a terminal, flag)
 QUESTIONS = [
-    ("service_name", ["serviceName"], "Service name (RFC 1123 label, at most 40 characters)", None, "--name"),
+    ("service_name", ["serviceName"], "Service name (RFC 1035 label: a letter first, at most 40 characters)", None, "--name"),
     ("environment", ["environment"], "Environment", "dev", "--environment"),
     ("namespace", ["namespace"], "Kubernetes namespace", None, "--namespace"),
     ("service_catalog", ["serviceCatalog"], "Catalog group", "ml-inference", "--service-catalog"),

@@ -1,4 +1,5 @@
-"""Rules across the catalog: identities, output paths and hosts are unique."""
+"""Rules across the catalog: identities, output paths and hosts are unique; then the rules across environments
+(`environments.CROSS_RULES`: clusters, hosts, shared objects, folders, GitOps settings)."""
 
 from __future__ import annotations
 
@@ -54,4 +55,7 @@ def cross_leaf_findings(leaves: list["Leaf"]) -> list[Finding]:
                                          "give each service its own host name per environment"))
             else:
                 hosts.setdefault(key, leaf)
+    from catalog_gen.catalog.environments import environment_findings
+
+    findings.extend(environment_findings(leaves))
     return findings

@@ -45,7 +45,7 @@ TYPE_DIR = "gitops"
 IN_CLUSTER = "https://kubernetes.default.svc"
 # The settings one ApplicationSet (or GitRepository) applies to all leaves of an environment.
 ENVIRONMENT_FIELDS = ("repoURL", "targetRevision", "chartsPath", "argocd.mode", "argocd.namespace",
-                      "flux.enabled", "flux.namespace", "flux.interval")
+                      "argocd.destination.server", "flux.enabled", "flux.namespace", "flux.interval")
 
 
 def enabled(gitops: GitOps) -> bool:
@@ -79,6 +79,7 @@ def _setting(gitops: GitOps, field: str):
     values = {
         "repoURL": gitops.repo_url, "targetRevision": gitops.target_revision, "chartsPath": gitops.charts_path,
         "argocd.mode": gitops.argocd.mode, "argocd.namespace": gitops.argocd.namespace,
+        "argocd.destination.server": gitops.argocd.destination.server,
         "argocd.syncPolicy": gitops.argocd.sync_policy.model_dump(by_alias=True),
         "flux.enabled": gitops.flux.enabled, "flux.namespace": gitops.flux.namespace, "flux.interval": gitops.flux.interval,
     }
@@ -138,7 +139,7 @@ def _values(environment: str, gitops: GitOps, services: list[dict]) -> tuple[dic
         "argocd": {
             "mode": gitops.argocd.mode,
             "namespace": gitops.argocd.namespace,
-            "destinationServer": IN_CLUSTER,
+            "destinationServer": gitops.argocd.destination.server,  # default IN_CLUSTER
             "applicationSet": {
                 "name": f"ollama-{environment}",
                 "files": f"{gitops.charts_path}/{environment}/*/{PARAMS_FILE}",

@@ -151,5 +151,11 @@ FOLDERS = [
     ("host_claimed_twice", "b.yaml", "catalog.duplicate-host", 10, 9, "/ingress/host"),
     ("defaults_inherited_value", "_defaults.yaml", "schema.enum", 4, 11, "/gpu/vendor"),
     ("gpu_product_inherited", "big.yaml", "leaf.gpu-memory", 7, 8, "/model"),
+    # across environments (environments.CROSS_RULES); same_host_in_other_environment is their clean pair (two clusters)
+    ("host_across_environments", "prod.yaml", "catalog.host-across-environments", 10, 9, "/ingress/host"),
+    ("cluster_collision", "prod/chat.yaml", "catalog.cluster-collision", 5, 12, "/namespace"),
+    ("shared_object", "prod/chat.yaml", "catalog.shared-object", 9, 23, "/monitoring/dashboardNamespace"),
+    ("environment_folder", "prod/chat.yaml", "catalog.environment-folder", 6, 14, "/environment"),
+    ("gitops_disagree", "b.yaml", "catalog.gitops-disagree", 11, 11, "/gitops/argocd/mode"),
 ]
 CLEAN_FOLDERS = ["same_host_in_other_environment", "defaults_cascade"]

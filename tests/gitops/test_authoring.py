@@ -78,7 +78,7 @@ def test_without_a_terminal_missing_values_are_named(repo, capsys):
     err = capsys.readouterr().err
     assert "missing --namespace, --model" in err  # --environment and --service-catalog take their prompts' defaults
     assert main(["new", *FLAGS[:1], "Not_A_Label", *FLAGS[2:]]) == 2
-    assert "--name: 'Not_A_Label': is not a valid RFC 1123 label" in capsys.readouterr().err
+    assert "--name: 'Not_A_Label': is not a valid RFC 1035 label" in capsys.readouterr().err
 
 
 def run_in_terminal(cwd: Path, args: list[str], answers: list[tuple[str, str]], timeout: float = 30) -> tuple[int, str]:
@@ -118,7 +118,7 @@ def test_on_a_terminal_new_asks_and_asks_again_when_an_answer_is_wrong(repo):
                ("External host name", ""), ("Owning team", "group:askers")]
     code, transcript = run_in_terminal(repo, ["new"], answers)
     assert code == 0, transcript
-    assert "is not a valid RFC 1123 label" in transcript and "try again" in transcript
+    assert "is not a valid RFC 1035 label" in transcript and "try again" in transcript
     leaf = repo / "catalog" / "dev" / "asked.yaml"
     assert validate_paths([leaf]).findings == []
     data = yaml.safe_load(leaf.read_text())

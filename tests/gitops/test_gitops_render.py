@@ -15,7 +15,7 @@ import gitops_helpers as g
 import pytest
 import yaml
 
-from catalog_gen.errors import UsageError
+from catalog_gen.errors import CatalogInvalid, UsageError
 
 ARGO_EXPR = re.compile(r"\{\{\s*\.([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
 
@@ -120,11 +120,12 @@ def test_leaves_of_one_environment_must_agree_on_its_gitops_setup(tmp_path):
     g.write_yaml(catalog / "_defaults.yaml", {"gitops": g.GITOPS})
     g.write_leaf(catalog, g.leaf(serviceName="alpha"))
     g.write_leaf(catalog, g.leaf(serviceName="beta", gitops={"targetRevision": "release-2"}))
-    with pytest.raises(UsageError) as err:
+    with pytest.raises(CatalogInvalid) as err:  # validate says it (catalog.gitops-disagree), with both files and lines
         g.render(tmp_path)
-    assert "gitops.targetRevision" in str(err.value)
-    assert "alpha.yaml" in str(err.value) and "beta.yaml" in str(err.value)
-    assert "_defaults.yaml" in err.value.hint
+    [finding] = err.value.findings
+    assert finding.code == "catalog.gitops-disagree" and "gitops.targetRevision" in finding.message
+    assert "beta.yaml" in finding.file and "alpha.yaml" in finding.message
+    assert "_defaults.yaml" in finding.hint
     assert not (tmp_path / "charts" / "dev").exists()  # nothing was written
 
 
