@@ -15,7 +15,7 @@ import gitops_helpers as g
 import pytest
 import yaml
 
-from catalog_gen.errors import CatalogInvalid, UsageError
+from catalog_gen.errors import CatalogInvalid
 
 ARGO_EXPR = re.compile(r"\{\{\s*\.([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
 
