@@ -97,13 +97,20 @@ def _pod_lines(core, pod) -> list[str]:
 def _deployment_lines(apps, name: str, namespace: str) -> list[str]:
     from kubernetes.client.exceptions import ApiException
 
+    # The chart makes a Deployment, or a StatefulSet for a `pvc` cache: whichever exists.
+    kind, d = "deployment", None
     try:
         d = apps.read_namespaced_deployment(name, namespace)
     except ApiException as exc:
-        return [f"deployment {namespace}/{name}: cannot read it ({exc.status} {exc.reason})"]
+        if exc.status != 404:
+            return [f"deployment {namespace}/{name}: cannot read it ({exc.status} {exc.reason})"]
+        try:
+            kind, d = "statefulset", apps.read_namespaced_stateful_set(name, namespace)
+        except ApiException as inner:
+            return [f"deployment or statefulset {namespace}/{name}: cannot read it ({inner.status} {inner.reason})"]
     s = d.status
     line = (
-        f"deployment {namespace}/{name}: {d.spec.replicas} desired, {s.updated_replicas or 0} updated, "
+        f"{kind} {namespace}/{name}: {d.spec.replicas} desired, {s.updated_replicas or 0} updated, "
         f"{s.ready_replicas or 0} ready, {s.available_replicas or 0} available"
     )
     lines = [line]

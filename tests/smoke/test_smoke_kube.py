@@ -147,7 +147,20 @@ def test_missing_deployment_is_a_line():
     routes = routes_with("pods_oomkilled.json")
     del routes[("GET", "/apis/apps/v1/namespaces/ml/deployments/chat")]
     api, _ = api_with(routes)
-    assert diagnose(api, "chat", "ml")[0] == "deployment ml/chat: cannot read it (404 Error)"
+    assert diagnose(api, "chat", "ml")[0] == "deployment or statefulset ml/chat: cannot read it (404 Error)"
+
+
+def test_a_stateful_set_is_described_when_there_is_no_deployment():
+    """A `pvc` cache makes a StatefulSet (one claim per replica): diagnostics read it instead."""
+    routes = routes_with("pods_oomkilled.json")
+    del routes[("GET", "/apis/apps/v1/namespaces/ml/deployments/chat")]
+    routes[("GET", "/apis/apps/v1/namespaces/ml/statefulsets/chat")] = (200, json.dumps({
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "chat", "namespace": "ml"},
+        "spec": {"replicas": 2, "serviceName": "chat", "selector": {"matchLabels": {"app": "chat"}},
+                 "template": {"metadata": {"labels": {"app": "chat"}}, "spec": {"containers": [{"name": "c"}]}}},
+        "status": {"replicas": 2, "updatedReplicas": 2, "readyReplicas": 1, "availableReplicas": 1}}).encode())
+    api, _ = api_with(routes)
+    assert diagnose(api, "chat", "ml")[0] == "statefulset ml/chat: 2 desired, 2 updated, 1 ready, 1 available"
 
 
 def test_port_forward_target_is_a_ready_pod_and_the_named_port():
