@@ -91,6 +91,26 @@ def _placement(v: LeafView):
             yield v.finding("/container/affinity" + pointer, "leaf.placement",
                             f"`container.affinity{pointer.replace('/', '.')}` is not valid Kubernetes affinity: {message}",
                             "write it as in a pod spec (`kubectl explain pod.spec.affinity`)")
+    for i, t in enumerate(v.get("container", "tolerations") or []):
+        at = f"/container/tolerations/{i}"
+        if t.get("operator") == "Exists" and t.get("value"):
+            yield v.finding(f"{at}/value", "leaf.placement", "a toleration with `operator: Exists` takes no `value`",
+                            "remove `value`, or use `operator: Equal`")
+        if not t.get("key") and t.get("operator", "Equal") != "Exists":
+            yield v.finding(at, "leaf.placement", "a toleration without `key` must use `operator: Exists` (it then "
+                            "tolerates every taint)", "add the taint's `key`, or set `operator: Exists`")
+        if t.get("tolerationSeconds") is not None and t.get("effect") != "NoExecute":
+            yield v.finding(f"{at}/tolerationSeconds", "leaf.placement",
+                            "`tolerationSeconds` applies to `effect: NoExecute` only (the API server refuses it otherwise)",
+                            "set `effect: NoExecute`, or remove `tolerationSeconds`")
+    seen = set()
+    for i, c in enumerate(v.get("container", "topologySpread") or []):
+        pair = (c.get("topologyKey"), c.get("whenUnsatisfiable", "ScheduleAnyway"))
+        if pair in seen:
+            yield v.finding(f"/container/topologySpread/{i}", "leaf.placement",
+                            f"two spread constraints on {pair[0]} with {pair[1]}: the API server refuses duplicates",
+                            "keep one of them")
+        seen.add(pair)
     if v.has("gpu", "deviceGroups") and not (v.get("gpu", "vendor") == "amd" and v.get("gpu", "count")):
         yield v.finding("/gpu/deviceGroups", "leaf.placement", "`gpu.deviceGroups` applies to AMD GPUs only",
                         "remove the key, or set `gpu.vendor: amd` with a GPU count", key=True, severity=Severity.WARNING)
