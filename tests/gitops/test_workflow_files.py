@@ -68,3 +68,21 @@ def test_the_workflow_runs_ci_with_sarif_and_junit():
     upload = [s for s in steps if s.get("uses", "").startswith("github/codeql-action/upload-sarif")]
     assert upload and upload[0]["with"]["sarif_file"] == sarif
     assert workflow["permissions"]["security-events"] == "write"
+
+
+def test_the_default_router_image_is_the_one_the_image_workflow_builds():
+    """Leaves run `router.image` by default: the image workflow pushes exactly that name and tag from the Dockerfile."""
+    import tomllib
+
+    from catalog_gen.catalog.model import Router
+
+    workflow = yaml.safe_load((g.REPO / ".github" / "workflows" / "image.yaml").read_text())
+    steps = workflow["jobs"]["image"]["steps"]
+    (build,) = [s for s in steps if s.get("uses", "").startswith("docker/build-push-action")]
+    assert build["with"]["context"] == "." and (g.REPO / "Dockerfile").is_file()
+    tag = build["with"]["tags"]
+    version = tomllib.loads((g.REPO / "pyproject.toml").read_text())["project"]["version"]
+    image = Router().image
+    assert image.repository == "ghcr.io/catalog-gen/catalog-gen"
+    assert tag == "ghcr.io/${{ github.repository_owner }}/catalog-gen:${{ steps.version.outputs.version }}"
+    assert image.tag == version
