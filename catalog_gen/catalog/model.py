@@ -347,6 +347,24 @@ class Router(Strict):
         default="16Mi", description="Largest request body (1Ki to 256Mi: the router holds bodies in memory); larger gets 413.",
         examples=["16Mi"],
     )
+    cors_allowed_origins: list[Annotated[str, Field(pattern=r"^(\*|[A-Za-z][A-Za-z0-9+.-]*://[^\s/*]*(\*[^\s/*]*)?)$", max_length=253)]] = Field(
+        default_factory=list, max_length=64,
+        description="Origins whose web pages may call the service from a browser (CORS), in Ollama's OLLAMA_ORIGINS syntax: "
+                    "`https://app.example.com`, one `*` as a wildcard (`https://*.example.com`), or `*` for any. "
+                    "Default: none beyond pages served from the service's own host.",
+        examples=[["https://chat.example.com"]],
+    )
+    keep_alive_min: Duration = Field(
+        default="0s", description="Shortest `keep_alive` a caller may ask for on a model that is not required (shorter is raised).")
+    keep_alive_max: Duration = Field(
+        default="1h", description="Longest `keep_alive` a caller may ask for on a model that is not required; \"forever\" "
+                                  "becomes this. Required models ignore a caller's `keep_alive`.")
+    idle_timeout: Duration = Field(
+        default="2m", description="Longest silence from Ollama between two chunks of a reply once it started; then the "
+                                  "stream ends with an error.")
+    request_timeout: Duration = Field(
+        default="1h", description="Total limit of one exchange with Ollama (a non-streamed reply comes only when it is "
+                                  "generated). Long enough not to cut healthy long generations.")
 
 
 GatewayController = Literal[

@@ -345,11 +345,23 @@ def _autoscaling(v: LeafView):
                         "or turn `scaleToZero` off")
 
 
-@rule("leaf.router", "Router settings need the router.")
+@rule("leaf.router", "Router settings need the router, and its keep_alive bounds are in order.")
 def _router(v: LeafView):
     if v.has("router", "apiKeySecret") and not v.get("router", "enabled"):
         yield v.finding("/router/apiKeySecret", "leaf.router", "API keys are set but the router is off, so nothing enforces them",
                         "set `router.enabled: true`", key=True)
+    low, high = v.get("router", "keepAliveMin"), v.get("router", "keepAliveMax")
+    if isinstance(low, str) and isinstance(high, str) and _go_seconds(low) > _go_seconds(high):
+        yield v.finding("/router/keepAliveMin", "leaf.router",
+                        f"`keepAliveMin` {low} is longer than `keepAliveMax` {high}: the router would refuse to start",
+                        "lower `router.keepAliveMin` or raise `router.keepAliveMax`")
+
+
+def _go_seconds(text: str) -> float:
+    import re
+
+    units = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+    return sum(float(n) * units[u] for n, u in re.findall(r"([0-9.]+)(ns|us|ms|s|m|h)", text))
 
 
 @rule("leaf.env", "Extra environment does not override what the chart manages.")

@@ -35,7 +35,18 @@ def add_router(ctx: PlanContext) -> None:
     v.put("router.config.maxQueue", leaf.router.queue_limit, "Requests that may wait for a slot; past it, 429.")
     v.put("router.config.queueTimeoutSeconds", seconds(leaf.router.queue_timeout), "Longest wait for a slot; past it, 503.")
     v.put("router.config.idleUnloadSeconds", seconds(leaf.router.idle_unload), "Unload models not kept warm after this idle time.")
-    v.put("router.config.requestTimeoutSeconds", seconds(leaf.ingress.request_timeout), "Upstream request timeout.")
+    v.put("router.config.requestTimeoutSeconds", seconds(leaf.router.request_timeout),
+          "Total limit of one exchange with Ollama.")
+    v.put("router.config.idleTimeoutSeconds", seconds(leaf.router.idle_timeout),
+          "Longest silence from Ollama between two chunks of a reply.")
+    v.put("router.config.corsAllowedOrigins", list(leaf.router.cors_allowed_origins),
+          "Origins browsers may call from (CORS); empty: same-origin only.")
+    v.put("router.config.keepAliveMinSeconds", seconds(leaf.router.keep_alive_min),
+          "Shortest keep_alive a caller may set on a model that is not required.")
+    v.put("router.config.keepAliveMaxSeconds", seconds(leaf.router.keep_alive_max),
+          "Longest keep_alive a caller may set on a model that is not required.")
+    v.put("router.config.maxModelsPerBackend", max(len(leaf.model_specs), 1),
+          "Models one Ollama process may hold (its OLLAMA_MAX_LOADED_MODELS), for spreading a busy model.")
     v.put("router.config.connectTimeoutSeconds", 5, "Upstream connect timeout.")
     v.put("router.config.maxBodyBytes", byte_count(leaf.router.max_body_size), "Largest request body; larger gets 413.")
     v.put("router.config.shutdownGraceSeconds", longest_request_seconds(ctx),
