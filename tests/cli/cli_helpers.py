@@ -35,7 +35,7 @@ def leaf(**changes) -> dict:
 
 def make_catalog(root: Path, count: int = 3, *, model: str = "qwen2.5:0.5b") -> Path:
     """A catalog of `count` leaves (svc-000 ...) in root/catalog, with a .git marker at root (a repository)."""
-    (root / ".git").mkdir(exist_ok=True)
+    (root / ".git").mkdir(parents=True, exist_ok=True)
     catalog = root / "catalog"
     for i in range(count):
         data = leaf(serviceName=f"svc-{i:03d}", model=model)

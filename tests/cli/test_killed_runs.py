@@ -1,0 +1,168 @@
+"""SIGKILL at random moments: no process left behind, the next run repairs the output folder first,
+and until then `render --check` and `lint` report the leftover staging folder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from cli_helpers import CLI, LINT_GOOD, REPO, alive, children_of, cli, make_catalog, tree
+
+from catalog_gen.lint import scratch
+from catalog_gen.render import write
+
+LEAVES = 40  # with CATALOG_GEN_JOBS=2, rendered by two forked workers
+
+
+def _env(**extra) -> dict:
+    return {**os.environ, "PYTHONPATH": str(REPO), **extra}
+
+
+def _kill_after(command: list[str], cwd: Path, delay: float, env: dict, ready=lambda: True) -> tuple[set[int], int]:
+    """Start a run, wait until `ready()` (at most 60 s) and `delay` more, note its descendants, SIGKILL it."""
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not ready() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(delay)
+    kids = children_of(proc.pid)
+    proc.kill()
+    proc.wait(timeout=30)
+    return kids, proc.returncode
+
+
+def _wait_gone(pids: set[int], seconds: float = 5.0) -> set[int]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.05)
+    return {p for p in pids if alive(p)}
+
+
+def _change_every_leaf(catalog: Path, group: str) -> None:
+    for leaf in sorted((catalog / "dev").iterdir()):
+        lines = leaf.read_text().splitlines(keepends=True)
+        leaf.write_text("".join(f"serviceCatalog: {group}\n" if line.startswith("serviceCatalog:") else line for line in lines))
+
+
+def whole_charts(charts: Path) -> dict[str, str]:
+    """Chart name -> its manifest's fingerprint, for every chart whose files are exactly those its manifest lists,
+    with the digests it records; raises AssertionError naming a chart that is half-written."""
+    found = {}
+    for chart in sorted((charts / "dev").iterdir()):
+        files = {k.split("/", 2)[2]: v for k, v in tree(charts).items() if k.startswith(f"dev/{chart.name}/")}
+        manifest = json.loads(files.pop(".catalog-gen-manifest.json"))
+        assert {name: hashlib.sha256(data).hexdigest() for name, data in files.items()} == manifest["files"], chart.name
+        found[chart.name] = manifest["fingerprint"]
+    return found
+
+
+def test_sigkill_of_render_at_random_moments(tmp_path):
+    """Each chart is checked against its own manifest (file list and digests): old or new, it must be whole.
+    (Comparing with a second, separate render would also compare the code of two moments.)"""
+    make_catalog(tmp_path, LEAVES)
+    assert cli("render", "catalog", cwd=tmp_path, timeout=120).returncode == 0
+    charts = tmp_path / "charts"
+    rng = random.Random(12)  # random moments, the same ones every run
+    staging_seen = False
+    worker_pids: set[int] = set()
+    for attempt in range(3):
+        before = whole_charts(charts)
+        _change_every_leaf(tmp_path / "catalog", f"ml-inference-{attempt}")  # every chart changes: real work is killed
+        delay = rng.uniform(0.0, 0.5)
+        kids, code = _kill_after([*CLI, "render", "catalog"], tmp_path, delay, _env(CATALOG_GEN_JOBS="2"),
+                                 ready=lambda: bool(write.leftover_staging(charts)))
+        assert code in (-signal.SIGKILL, 0)
+        worker_pids |= kids
+        assert _wait_gone(kids) == set(), f"processes left behind after SIGKILL (attempt {attempt}, delay {delay:.2f})"
+        after_kill = whole_charts(charts)  # never half-written; a chart moved aside may be missing until the next run
+        leftovers = write.leftover_staging(charts)
+        if leftovers:
+            staging_seen = True
+            check = cli("render", "catalog", "--check", cwd=tmp_path, timeout=120)
+            assert check.returncode == 1
+            assert f"charts/{leftovers[0]}: interrupted; a render was killed here" in check.stdout
+            missing = set(before) - set(after_kill)
+            assert all(f"charts/dev/{name}: missing" in check.stdout for name in missing)
+        repaired = cli("render", "catalog", cwd=tmp_path, timeout=120)
+        assert repaired.returncode == 0, repaired.stderr
+        assert write.leftover_staging(charts) == []
+        now = whole_charts(charts)
+        assert set(now) == set(before)  # nothing missing after the next run
+    assert cli("render", "catalog", "--check", cwd=tmp_path, timeout=120).returncode == 0
+    assert worker_pids, "the renders were killed before they started any worker; the test saw nothing"
+    assert staging_seen, "no kill landed while a staging folder existed"
+
+
+def test_a_staging_folder_left_by_a_killed_render_is_reported_then_repaired(tmp_path):
+    """The state SIGKILL leaves in the middle of the swap: a chart moved aside, not replaced."""
+    make_catalog(tmp_path, 2)
+    assert cli("render", "catalog", cwd=tmp_path).returncode == 0
+    charts = tmp_path / "charts"
+    whole = tree(charts)
+    aside = charts / ".catalog-gen-tmp-killed" / "old" / "dev" / "svc-001"
+    aside.parent.mkdir(parents=True)
+    (charts / "dev" / "svc-001").rename(aside)
+
+    check = cli("render", "catalog", "--check", cwd=tmp_path)
+    assert check.returncode == 1
+    assert "charts/dev/svc-001: missing" in check.stdout
+    assert "charts/.catalog-gen-tmp-killed: interrupted; a render was killed here" in check.stdout
+
+    lint = cli("lint", "charts", "--format", "json", cwd=tmp_path, timeout=120)
+    found = [(f["file"], f["code"]) for f in json.loads(lint.stdout)["findings"]]
+    assert lint.returncode == 1
+    assert ("charts/.catalog-gen-tmp-killed", "chart-files") in found
+
+    ci = cli("ci", "catalog", "--format", "json", cwd=tmp_path, timeout=120)
+    messages = [f["message"] for f in json.loads(ci.stdout)["findings"] if f["code"] == "render.drift"]
+    assert any("staging folder of a render that was killed" in m for m in messages)
+
+    assert cli("render", "catalog", cwd=tmp_path).returncode == 0  # repairs first: the chart is back, whole
+    assert tree(charts) == whole and write.leftover_staging(charts) == []
+
+
+def test_lint_reports_a_chart_missing_files_its_manifest_lists(tmp_path):
+    make_catalog(tmp_path, 1)
+    assert cli("render", "catalog", cwd=tmp_path).returncode == 0
+    (tmp_path / "charts" / "dev" / "svc-000" / "templates" / "service.yaml").unlink()
+    lint = cli("lint", "charts", "--format", "json", cwd=tmp_path, timeout=120)
+    found = [f for f in json.loads(lint.stdout)["findings"] if f["code"] == "chart-files"]
+    assert lint.returncode == 1
+    assert [f["file"] for f in found] == ["charts/dev/svc-000/.catalog-gen-manifest.json"]
+    assert "missing 1 file(s) its manifest lists (templates/service.yaml)" in found[0]["message"]
+
+
+def test_sigkill_of_lint_leaves_no_worker_and_the_next_run_removes_its_scratch(tmp_path):
+    charts = tmp_path / "charts"
+    for i in range(24):  # parallel lint from 16 charts on
+        shutil.copytree(LINT_GOOD, charts / f"c{i:02d}")
+    where = Path(scratch.parent() or "/tmp")
+    before = {p.name for p in where.iterdir() if p.name.startswith(scratch.PREFIX)}
+
+    def started() -> bool:
+        return any(p.name.startswith(scratch.PREFIX) and p.name not in before and (p / "worker-1.json").exists()
+                   for p in where.iterdir())
+
+    kids, code = _kill_after([*CLI, "lint", "charts", "--jobs", "2"], tmp_path, 0.5, _env(), ready=started)
+    assert code == -signal.SIGKILL
+    assert kids, "lint was killed before it started its worker"
+    assert _wait_gone(kids) == set()
+    left = {p.name for p in where.iterdir() if p.name.startswith(scratch.PREFIX)} - before
+    assert left, "the killed run's scratch folder should still be there for this test to mean anything"
+    assert cli("lint", str(LINT_GOOD), cwd=tmp_path, timeout=120).returncode == 0
+    assert not left & {p.name for p in where.iterdir()}  # removed by the next run
+
+
+def test_scratch_of_a_live_run_is_kept(tmp_path):
+    with scratch.scratch_folder() as mine:
+        assert scratch.remove_abandoned(scratch.parent()) == [] or Path(mine).exists()
+        assert Path(mine).exists()
+    assert not Path(mine).exists()
