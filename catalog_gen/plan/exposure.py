@@ -20,6 +20,9 @@ def add_ingress(ctx: PlanContext) -> None:
     v.put("ingress.requestTimeout", ingress.request_timeout, "Route timeout, long enough for streamed answers.")
     v.put("ingress.annotations", route_annotations(ctx), "Annotations of the HTTPRoute or Ingress.")
     redirect = ingress.enabled and ingress.api == "gateway" and gateway is None and ingress.tls.enabled
+    if ingress.enabled:
+        ctx.decide("ingress", "routes " + ", ".join(f"{m['value']} ({m['type']})" for m in v.get("ingress.matches")),
+                   "the API only: the router's /metrics, /readyz (model digests) and /livez stay inside the cluster")
     v.put("ingress.redirectHttp", redirect, "The chart's Gateway answers plain HTTP with a redirect to HTTPS.")
     v.section("ingress.gateway", "The Gateway the route attaches to.")
     v.put("ingress.gateway.create", gateway is None, "Create a Gateway for this service (else attach to an existing one).")
@@ -114,7 +117,8 @@ def add_network_policy(ctx: PlanContext) -> None:
     admitted = ("every source" if source.open else
                 ", ".join([*source.namespaces, *(f"pods {p['labels']} in {p['namespace'] or 'any namespace'}" for p in source.pods)])
                 or "no other namespace")
-    ctx.decide("security", f"NetworkPolicy: service port from {admitted} and this namespace", source.reason)
+    ctx.decide("security", f"NetworkPolicy: service port from {admitted}{'' if source.open else ' and this namespace'}",
+               source.reason)
     ctx.decide("security", f"Ollama as {'root (ollama.runAsRoot)' if leaf.ollama.run_as_root else 'uid 1000'}",
                "every container: no privilege escalation, no capabilities, RuntimeDefault seccomp, "
                "read-only root file system; no service-account token in serving pods")

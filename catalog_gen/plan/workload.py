@@ -98,6 +98,9 @@ def add_pull(ctx: PlanContext) -> None:
     v.put("pull.registryMirror", registry.mirror or "",
           "Registry host[:port] every model is pulled from instead of its own (PULL_REGISTRY_MIRROR); empty: each model's own registry.")
     v.put("pull.registryInsecure", registry.insecure, "Reach the mirror over plain HTTP (PULL_REGISTRY_INSECURE).")
+    key = registry.credentials_secret
+    v.put("pull.registryKeySecret", {"name": key.name, "key": key.key} if key else None,
+          "Secret (name, key) with the Ollama ed25519 key mounted at ~/.ollama/id_ed25519 of the pulls; null: none.")
     pull = v.get("pull")
     writer = "a loader Job (the one writer of the shared claim); serving pods wait for its models" if mode == "shared" \
         else "an init container of each pod, before Ollama serves"
@@ -180,6 +183,10 @@ def add_placement(ctx: PlanContext, replicas_at_most: int) -> None:
     if groups:
         ctx.decide("gpu", f"AMD devices through supplemental groups {groups}",
                    "non-root Ollama needs the groups that own /dev/kfd and /dev/dri (video, render) to see the GPU")
+    ctx.decide("gpu", "NVIDIA_VISIBLE_DEVICES=void in every container that requests no GPU"
+               + (" (the Ollama containers too: CPU only)" if ctx.leaf.gpu.count == 0 else ""),
+               "the ollama/ollama image sets NVIDIA_VISIBLE_DEVICES=all: the NVIDIA runtime would hand every GPU of the node "
+               "to the pull, wait and loader containers and the router")
     v.put("hideGpus", ctx.leaf.gpu.count == 0,
           "The Ollama containers request no GPU: NVIDIA_VISIBLE_DEVICES=void so the image's `all` does not expose the node's GPUs.")
 
