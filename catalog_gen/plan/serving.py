@@ -64,7 +64,8 @@ def add_router(ctx: PlanContext) -> None:
 
 
 def longest_request_seconds(ctx: PlanContext) -> int:
-    return seconds(ctx.leaf.ingress.request_timeout)
+    """The longest request the pod may be serving: the router's total limit, or the route's without the router."""
+    return seconds(ctx.leaf.router.request_timeout if ctx.router else ctx.leaf.ingress.request_timeout)
 
 
 def add_termination(ctx: PlanContext) -> None:
@@ -79,7 +80,8 @@ def add_termination(ctx: PlanContext) -> None:
     who = "the router has drained (its listener closed and no connection left to the process)" if ctx.router \
         else "no connection is left to the process"
     ctx.decide("shutdown", f"pre-stop {PRESTOP_DELAY_SECONDS}s, grace {grace}s; each Ollama process waits until {who}",
-               f"Ollama cuts every stream at once on SIGTERM; the longest request may take {drain}s (ingress.requestTimeout)")
+               f"Ollama cuts every stream at once on SIGTERM; the longest request may take {drain}s "
+               f"({'router.requestTimeout' if ctx.router else 'ingress.requestTimeout'})")
 
 
 def add_service(ctx: PlanContext) -> None:

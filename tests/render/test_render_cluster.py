@@ -178,7 +178,7 @@ def test_chart_made_gateway_redirects_plain_http_to_https(tmp_path):
 
 
 def test_ollama_outlives_the_routers_drain(tmp_path):
-    chart = render(tmp_path, {"ingress": {**INGRESS, "controller": "istio", "requestTimeout": "900s"}})
+    chart = render(tmp_path, {"ingress": {**INGRESS, "controller": "istio"}, "router": {"requestTimeout": "900s"}})
     pod = chart.pod
     router = chart.container("router")
     assert router["lifecycle"]["preStop"] == {"sleep": {"seconds": 5}}
@@ -188,7 +188,7 @@ def test_ollama_outlives_the_routers_drain(tmp_path):
         assert env_of(ollama)["ROUTER_PORT"] == str(router["ports"][0]["containerPort"])
         assert int(env_of(ollama)["DRAIN_DEADLINE_SECONDS"]) >= 900
     config = json.loads(chart.config["router.json"])
-    assert config["shutdownGraceSeconds"] >= 900  # the longest request the router allows
+    assert config["shutdownGraceSeconds"] == config["requestTimeoutSeconds"] == 900  # the longest request it allows
     assert pod["terminationGracePeriodSeconds"] > 5 + config["shutdownGraceSeconds"]
 
 
