@@ -161,7 +161,7 @@ def _schema_of(value, path: str, docs: dict[str, str]) -> dict:
         shape = ("free",)
     elif path in OPEN:
         shape = ("open", isinstance(value, list))
-    elif path == "router.apiKeySecret":
+    elif path in ("router.apiKeySecret", "pull.registryKeySecret"):
         shape = ("secret",)
     elif isinstance(value, dict):
         properties = {k: _schema_of(v, f"{path}.{k}" if path else k, docs) for k, v in value.items()}

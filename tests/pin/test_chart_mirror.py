@@ -53,3 +53,46 @@ def test_without_a_mirror_the_script_gets_no_mirror(tmp_path, monkeypatch):
 
     envs = pull_envs(tmp_path / "charts" / "dev" / "phi")
     assert envs and not any("PULL_REGISTRY_MIRROR" in e for e in envs)
+
+
+def pull_mounts(chart: Path) -> tuple[list[dict], list[dict]]:
+    """(mounts of the pull containers, volumes of their pods) as rendered by real Helm."""
+    mounts, volumes = [], []
+    for name, text in helm_python.Chart.load(chart).render(values={}, name="phi", namespace="n").items():
+        if not name.endswith(".yaml"):
+            continue
+        for doc in yaml.safe_load_all(text):
+            spec = (doc or {}).get("spec", {})
+            pod = spec.get("template", {}).get("spec", spec)
+            for c in pod.get("initContainers", []) + pod.get("containers", []):
+                if any("pull-models.sh" in part for part in c.get("command", []) + c.get("args", [])):
+                    mounts.extend(c.get("volumeMounts", []))
+                    volumes.extend(pod.get("volumes", []))
+    return mounts, volumes
+
+
+@pytest.mark.parametrize("cache", ["emptyDir", "shared"])
+def test_the_credentials_secret_becomes_ollamas_key_file_in_the_pulls(tmp_path, monkeypatch, cache):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "catalog" / "dev").mkdir(parents=True)
+    (tmp_path / "catalog" / "dev" / "phi.yaml").write_text(
+        LEAF + f"cache:\n  mode: {cache}\nregistry:\n  mirror: registry.internal\n  credentialsSecret:\n    name: ollama-key\n")
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["render", "catalog", "--out", "charts"]) == 0
+
+    mounts, volumes = pull_mounts(tmp_path / "charts" / "dev" / "phi")
+    assert {"name": "registry-key", "mountPath": "/home/ollama/.ollama/id_ed25519", "subPath": "id_ed25519", "readOnly": True} in mounts
+    assert {"name": "registry-key", "secret": {"secretName": "ollama-key", "defaultMode": 0o440}} in volumes
+
+
+def test_without_a_credentials_secret_nothing_is_mounted(tmp_path, monkeypatch):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "catalog" / "dev").mkdir(parents=True)
+    (tmp_path / "catalog" / "dev" / "phi.yaml").write_text(LEAF)
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["render", "catalog", "--out", "charts"]) == 0
+
+    mounts, volumes = pull_mounts(tmp_path / "charts" / "dev" / "phi")
+    assert mounts and not any(m["name"] == "registry-key" for m in mounts + volumes)

@@ -97,6 +97,13 @@ spec:
           mountPath: /home/ollama
         - name: tmp
           mountPath: /tmp
+        {{- if and .Values.pull.registryKeySecret (ne .Values.cache.mode "shared") }}
+        # The Ollama key the pull signs registry token requests with (docs/registry.md).
+        - name: registry-key
+          mountPath: /home/ollama/.ollama/id_ed25519
+          subPath: {{ .Values.pull.registryKeySecret.key | quote }}
+          readOnly: true
+        {{- end }}
   containers:
     {{- range $i, $_ := until (int .Values.ollama.processes) }}
     - name: {{ printf "ollama-%d" $i }}
@@ -257,6 +264,12 @@ spec:
       emptyDir: {}
     - name: tmp
       emptyDir: {}
+    {{- if and .Values.pull.registryKeySecret (ne .Values.cache.mode "shared") }}
+    - name: registry-key
+      secret:
+        secretName: {{ .Values.pull.registryKeySecret.name | quote }}
+        defaultMode: 0440
+    {{- end }}
     {{- if ne .Values.workload.kind "StatefulSet" }}
     - name: models
       {{- if eq .Values.cache.mode "emptyDir" }}
