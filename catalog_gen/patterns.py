@@ -47,7 +47,8 @@ FRIENDLY: dict[str, tuple[str, str]] = {
     QUANTITY: ("is not a Kubernetes quantity", "write a number with an optional suffix, e.g. 500m, 2, 4Gi"),
     DURATION: ("is not a duration", "write a Go duration such as 30s, 5m or 1h30m"),
     KEEP_ALIVE: ("is not a keep-alive value", "write seconds (300), a duration (5m) or a negative value to keep forever"),
-    DIGEST: ("is not a model digest", "use the 64 lower-case hex characters `ollama list` / /api/tags show, without `sha256:`"),
+    DIGEST: ("is not a model digest", "use all 64 lower-case hex characters of the digest /api/tags reports, without `sha256:` "
+             "(`ollama list` shows only the first 12)"),
     MODEL_NAME: (
         "is not a valid Ollama model name",
         "use [host[:port]/][namespace/]model[:tag] with letters, digits, '_', '-', '.'; no '@sha256:' (pin with `digest:`)",

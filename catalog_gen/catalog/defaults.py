@@ -89,6 +89,10 @@ class Cascade:
             self._folders[folder] = merged
         return self._folders[folder]
 
+    def loaded(self) -> list[Document]:
+        """Every defaults file read so far (that parsed), in path order."""
+        return [doc for _, doc in sorted(self._files.items()) if doc is not None]
+
     def _load(self, path: Path) -> Document | None:
         if path not in self._files:
             doc, problems = load_document(path, display_path(path))

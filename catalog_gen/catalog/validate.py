@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 from pathlib import Path
 
 import jsonschema_rs
@@ -82,6 +83,36 @@ def _leaves_under(folder: Path) -> list[Path]:
     return leaves
 
 
+# Keys that say which service a leaf is: a `_defaults.yaml` setting them would give every leaf beneath it the same one.
+LEAF_ONLY_KEYS = ("serviceName", "environment")
+
+
+def _defaults_settings(layers: cascade.Cascade) -> list[Finding]:
+    findings = []
+    for doc in layers.loaded():
+        for key in LEAF_ONLY_KEYS:
+            if isinstance(doc.data, dict) and key in doc.data:
+                pos = doc.where(f"/{key}", key=True)
+                findings.append(Finding(pos.file, pos.line, pos.column, f"/{key}", "defaults.leaf-key", Severity.ERROR,
+                                        f"`{key}` in a _defaults.yaml would give every leaf beneath it the same {key}",
+                                        f"set `{key}` in each leaf and remove it here"))
+    return findings
+
+
+def _defaults_misnamed(paths: list[Path]) -> list[Finding]:
+    """`_defaults.yml` is not read (only `_defaults.yaml` is), though `*.yml` leaves are: say so rather than ignore it."""
+    found = []
+    for path in paths:
+        candidates = [path] if path.is_file() else Path(path).rglob("_defaults.yml") if path.is_dir() else []
+        for candidate in candidates:
+            if candidate.name == "_defaults.yml" and not any(part.startswith(".") for part in candidate.parts[:-1]):
+                display = display_path(candidate)
+                found.append(Finding(display, 0, 0, "", "defaults.file-name", Severity.ERROR,
+                                     f"{display} is not read: defaults files are named {cascade.DEFAULTS_NAME}",
+                                     f"rename it to {cascade.DEFAULTS_NAME}"))
+    return found
+
+
 class _Validators:
     """Compiled schema validators, one per workload type for the life of the process (~5 ms each to build)."""
 
@@ -96,7 +127,10 @@ class _Validators:
 def validate_paths(paths: list[Path]) -> ValidationResult:
     """Every finding of every leaf under `paths`: YAML, schema, semantic rules, then rules across leaves."""
     files = collect_leaf_files(paths)
-    findings: list[Finding] = []
+    if not files:
+        raise UsageError(f"no catalog leaves under {', '.join(str(p) for p in paths)}: nothing was checked",
+                         hint="leaves are *.yaml or *.yml files not starting with `_`; pass the catalog folder (default: catalog/)")
+    findings: list[Finding] = _defaults_misnamed(paths)
     leaves: list[Leaf] = []
     layers = cascade.Cascade(Path.cwd())
     validators = _Validators()
@@ -111,6 +145,7 @@ def validate_paths(paths: list[Path]) -> ValidationResult:
         if workload_type and not any(f.severity is Severity.ERROR for f in leaf_findings):
             leaves.append(Leaf(doc, workload_type))
     findings.extend(layers.findings)
+    findings.extend(_defaults_settings(layers))
     findings.extend(index.cross_leaf_findings(leaves))
     # a defaults file shared by many leaves must not repeat one problem per leaf
     unique = sorted(set(findings), key=Finding.sort_key)
@@ -133,10 +168,33 @@ def validate_document(doc: Document, validators: _Validators) -> tuple[list[Find
         return [Finding(pos.file, pos.line, pos.column, "/workloadType", "leaf.workload-type", Severity.ERROR,
                         f"unknown workloadType {workload_type!r} (known: {', '.join(known)})", hint)], None
     leaf_schema = schema.load(workload_type)
+    too_deep = _too_deep(data)
+    if too_deep is not None:
+        pos = doc.where(too_deep, key=True)
+        return [Finding(pos.file, pos.line, pos.column, too_deep, "yaml.too-deep", Severity.ERROR,
+                        f"values are nested more than {MAX_DEPTH} levels deep here; no leaf field is",
+                        "remove the extra nesting: `catalog-gen explain --list` shows every field path")], workload_type
     findings = [f for error in validators.get(workload_type).iter_errors(data) for f in schema_findings(doc, leaf_schema, error)]
     if not findings:
         findings.extend(rules.semantic_findings(doc, leaf_schema))
     return findings, workload_type
+
+
+MAX_DEPTH = 32  # the deepest leaf field is under 12 levels; the schema validator recurses once per level
+
+
+def _too_deep(data) -> str | None:
+    """The pointer of the first value nested deeper than MAX_DEPTH, or None (iterative: no recursion to exhaust)."""
+    stack = [(data, "", 0)]
+    while stack:
+        node, pointer, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return pointer
+        if isinstance(node, dict):
+            stack.extend((v, f"{pointer}/{str(k).replace('~', '~0').replace('/', '~1')}", depth + 1) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, f"{pointer}/{i}", depth + 1) for i, v in enumerate(node))
+    return None
 
 
 # --- schema errors into sentences ----------------------------------------------------------------
@@ -208,7 +266,7 @@ def schema_findings(doc: Document, root: dict, error) -> list[Finding]:
     return [f for leaf in leaf_errors(error) for f in _schema_finding(doc, root, leaf)]
 
 
-def _type_hint(value, expected: list[str], description: str) -> str:
+def _type_hint(value, expected: list[str], description: str, written: str = "") -> str:
     if isinstance(value, str) and "boolean" in expected and value.lower() in ("yes", "no", "on", "off", "y", "n"):
         return f"YAML 1.2 reads `{value}` as a string; write true or false"
     if isinstance(value, str) and value.strip() and value.lower() in ("true", "false") and "boolean" in expected:
@@ -216,8 +274,23 @@ def _type_hint(value, expected: list[str], description: str) -> str:
     if isinstance(value, str) and ("integer" in expected or "number" in expected) and _looks_numeric(value):
         return "remove the quotes around the number"
     if isinstance(value, (int, float)) and not isinstance(value, bool) and "string" in expected:
-        return f'quote it: "{value}"'
+        return f'quote it as written: "{written or value}"' + (
+            f" (unquoted, YAML reads it as the number {value})" if written and written != str(value) else "")
     return description
+
+
+def _written(doc: Document, pointer: str) -> str:
+    """The scalar as written in its file (`0.10`, which YAML reads as the number 0.1), or "" when it cannot be read."""
+    pos = doc.where(pointer)
+    try:
+        line = Path(pos.file).read_text(encoding="utf-8").splitlines()[pos.line - 1]
+    except (OSError, UnicodeDecodeError, IndexError):
+        return ""
+    match = _PLAIN_SCALAR.match(line, max(pos.column - 1, 0))
+    return match.group(0) if match else ""
+
+
+_PLAIN_SCALAR = re.compile(r"[-+.0-9][^\s,\]\}#]*")
 
 
 def _looks_numeric(text: str) -> bool:
@@ -272,7 +345,7 @@ def _schema_finding(doc: Document, root: dict, error) -> list[Finding]:
     if kind in ("Type", "AnyOf", "OneOfNotValid"):
         expected = list(dict.fromkeys(_accepted_types(error)))
         return [make(pointer, "schema.type", f"{where} must be {_expected_words(expected)}, not {_type_name(value)}",
-                     _type_hint(value, expected, desc))]
+                     _type_hint(value, expected, desc, _written(doc, pointer)))]
     if kind in ("Minimum", "Maximum", "ExclusiveMinimum", "ExclusiveMaximum"):
         limit = error.kind.limit
         bound = {"Minimum": f"at least {limit}", "Maximum": f"at most {limit}",

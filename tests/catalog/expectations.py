@@ -41,6 +41,10 @@ EXPECTED = [
     Expect("unsupported_tag.yaml", "yaml.tag", 7, 8, "/model", "remove the tag", message="python/object"),
     Expect("non_finite_number.yaml", "yaml.non-finite", 11, 12, "/container/resources/limits/cpu", "finite number"),
     Expect("control_character.yaml", "yaml.syntax", 7, 11, "", "remove the control character", message="U+0007"),
+    Expect("deep_nesting.yaml", "yaml.too-deep", 40, 65, "/gpu/k0/k1/k2/k3/k4/k5/k6/k7/k8/k9/k10/k11/k12/k13/k14/k15/k16/k17/k18"
+           "/k19/k20/k21/k22/k23/k24/k25/k26/k27/k28/k29/k30/k31", "remove the extra nesting", message="more than 32 levels deep"),
+    Expect("version_number_keeps_its_zero.yaml", "schema.type", 9, 12, "/ollama/version", 'quote it as written: "0.10"',
+           message="must be a string, not a number"),
     Expect("yes_is_a_string.yaml", "schema.type", 9, 12, "/ingress/enabled", "YAML 1.2 reads `yes` as a string; write true or false"),
     # --- schema -------------------------------------------------------------------------------
     Expect("unknown_key_did_you_mean.yaml", "schema.unknown-key", 10, 3, "/gpu/vendr", "did you mean `vendor`?"),
@@ -151,6 +155,8 @@ FOLDERS = [
     ("host_claimed_twice", "b.yaml", "catalog.duplicate-host", 10, 9, "/ingress/host"),
     ("defaults_inherited_value", "_defaults.yaml", "schema.enum", 4, 11, "/gpu/vendor"),
     ("gpu_product_inherited", "big.yaml", "leaf.gpu-memory", 7, 8, "/model"),
+    ("defaults_sets_service_name", "_defaults.yaml", "defaults.leaf-key", 2, 1, "/serviceName"),
+    ("defaults_yml_not_read", "_defaults.yml", "defaults.file-name", 0, 0, ""),
     # across environments (environments.CROSS_RULES); same_host_in_other_environment is their clean pair (two clusters)
     ("host_across_environments", "prod.yaml", "catalog.host-across-environments", 10, 9, "/ingress/host"),
     ("cluster_collision", "prod/chat.yaml", "catalog.cluster-collision", 5, 12, "/namespace"),
