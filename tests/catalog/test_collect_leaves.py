@@ -51,13 +51,10 @@ def test_a_missing_path_is_a_usage_error(tmp_path, monkeypatch):
 
 def test_an_empty_catalog_is_a_usage_error_not_a_green_run(tmp_path, monkeypatch):
     """CI pointed at a wrong or empty folder must go red, with a message saying what was (not) found."""
-    import pytest as _pytest
-
     from catalog_gen.catalog.validate import validate_paths
-    from catalog_gen.errors import UsageError
 
     (tmp_path / "catalog" / "dev").mkdir(parents=True)
     (tmp_path / "catalog" / "_defaults.yaml").write_text("ollama:\n  version: 0.33.0\n")
     monkeypatch.chdir(tmp_path)
-    with _pytest.raises(UsageError, match="no catalog leaves under catalog"):
+    with pytest.raises(UsageError, match="no catalog leaves under catalog"):
         validate_paths([Path("catalog")])
