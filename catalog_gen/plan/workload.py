@@ -5,8 +5,11 @@ Leaf data lands in values only; the Go templates read `.Values` and nothing else
 
 from __future__ import annotations
 
+import math
+
 from catalog_gen.plan import probes
-from catalog_gen.plan.context import PlanContext
+from catalog_gen.plan.context import PlanContext, byte_count
+from catalog_gen.plan.model_size import normalized_name
 from catalog_gen.plan.modelfile import render_modelfile
 
 OLLAMA_BASE_PORT = 11434
@@ -55,6 +58,21 @@ def add_models(ctx: PlanContext) -> None:
     ]
     ctx.values.put("models", models, "Models served: name, digest pin (64 hex or null), keepWarm, kind (text|embedding), "
                    "insecure (plain-HTTP registry) and the Modelfile of a custom model (empty for pulled models).")
+    ctx.values.put("modelBases", model_bases(ctx.leaf.model_specs),
+                   "Bases of custom models the leaf does not serve itself (name, digest pin from modelfile.fromDigest, insecure): "
+                   "pulled first, with the pull's deadlines and through the registry mirror, so `ollama create` never pulls.")
+
+
+def model_bases(specs) -> list[dict]:
+    """Each custom model's base that is not served itself, once, in the leaf's order (issue 15)."""
+    listed = {normalized_name(s.name) for s in specs}
+    bases: list[dict] = []
+    for spec in specs:
+        base = spec.modelfile.from_ if spec.modelfile else None
+        if base is not None and normalized_name(base) not in listed:
+            listed.add(normalized_name(base))
+            bases.append({"name": base, "digest": spec.modelfile.from_digest, "insecure": spec.insecure})
+    return bases
 
 
 def add_ollama(ctx: PlanContext) -> None:
@@ -116,18 +134,30 @@ def add_cache(ctx: PlanContext) -> None:
     mode = leaf.cache.mode
     v.section("cache", "The model cache volume.")
     v.put("cache.mode", mode, "emptyDir (per pod), pvc (one ReadWriteOnce claim) or shared (one ReadWriteMany claim, one writer).")
-    v.put("cache.size", sizing.cache_size, "Size of the cache: the models on disk plus headroom.")
+    size = cache_size(ctx)
+    v.put("cache.size", size, "Size of the cache: the models on disk plus headroom.")
     v.put("cache.storageClass", leaf.cache.storage_class or "", "StorageClass of the claim (empty: the cluster default).")
     v.put("cache.existingClaim", leaf.cache.existing_claim or "", "Use this existing claim instead of creating one.")
     v.put("cache.fixOwnership", leaf.cache.fix_ownership and mode == "shared",
           "Shared cache: a root step of the loader Job gives the volume's top folder to uid/gid 1000 (exports that ignore fsGroup).")
     v.put("cache.waitDeadlineSeconds", pull_deadline_seconds(ctx), "Shared cache: how long serving pods wait for the loader Job's models.")
-    ctx.decide("cache", f"{mode}, {sizing.cache_size}", "leaf size" if leaf.cache.size is not None else
-               f"models need {sizing.models_disk_bytes / 2**30:.1f} GiB on disk, plus headroom")
+    ctx.decide("cache", f"{mode}, {size}", "leaf size" if leaf.cache.size is not None else
+               f"models need {sizing.models_disk_bytes / 2**30:.1f} GiB on disk, plus headroom ({sizing.cache_size})"
+               + (", rounded up to a power of two: a StatefulSet's claim template cannot change in place, so a model "
+                  "change within the bracket keeps it" if size != sizing.cache_size else ""))
     if mode == "shared":
         ctx.decide("cache", "the loader Job chowns the volume's top folder to 1000:1000 first (cache.fixOwnership)"
                    if leaf.cache.fix_ownership else "the storage must let uid/gid 1000 write the volume's top folder",
                    "ReadWriteMany exports (NFS, CephFS) usually ignore fsGroup, and the loader runs as uid 1000")
+
+
+def cache_size(ctx: PlanContext) -> str:
+    """The claim size: the sizing's, except a derived per-replica claim, rounded up to a power-of-two GiB (at least 8)."""
+    size = ctx.sizing.cache_size
+    if ctx.leaf.cache.size is not None or not uses_stateful_set(ctx):
+        return size
+    gib = max(8, 1 << max(0, math.ceil(math.log2(max(1, byte_count(size)) / 2**30))))
+    return f"{gib}Gi"
 
 
 def uses_stateful_set(ctx: PlanContext) -> bool:

@@ -270,3 +270,14 @@ def test_cache_size_default_holds_the_models(tmp_path):
     chart = render(tmp_path, {"cache": {"mode": "pvc"}})
     (template,) = chart.deployment["spec"]["volumeClaimTemplates"]
     assert parse_quantity(template["spec"]["resources"]["requests"]["storage"]) > 0
+
+
+@pytest.mark.parametrize("model", ["qwen2.5:0.5b", "llama3.2:3b", "qwen2.5:7b", "llama3.1:8b"])
+def test_per_replica_claims_keep_their_size_across_nearby_models(tmp_path, model):
+    """A StatefulSet's claim template cannot change in place: derived sizes come in power-of-two brackets."""
+    chart = render(tmp_path, {"cache": {"mode": "pvc"}}, model=model)
+    (template,) = chart.deployment["spec"]["volumeClaimTemplates"]
+    size = parse_quantity(template["spec"]["resources"]["requests"]["storage"])
+    assert size in {8 * 2**30, 16 * 2**30}
+    gib = size / 2**30
+    assert gib >= 8 and (int(gib) & (int(gib) - 1)) == 0
