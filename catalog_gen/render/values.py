@@ -157,6 +157,8 @@ def _schema_of(value, path: str, docs: dict[str, str]) -> dict:
     properties = None
     if path == "models":
         shape: tuple = ("models",)
+    elif path == "modelBases":
+        shape = ("bases",)
     elif path in FREE_FORM:
         shape = ("free",)
     elif path in OPEN:
@@ -183,6 +185,8 @@ def _new_node(shape: tuple, path: str, doc: str | None, properties: dict | None)
     kind = shape[0]
     if kind == "models":
         node = {"type": "array", "minItems": 1, "items": MODEL_ITEM}
+    elif kind == "bases":
+        node = {"type": "array", "items": MODEL_ITEM}
     elif kind == "free":
         node = {"type": "object", "additionalProperties": FREE_FORM[path]}
     elif kind == "open":

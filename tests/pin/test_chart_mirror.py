@@ -96,3 +96,22 @@ def test_without_a_credentials_secret_nothing_is_mounted(tmp_path, monkeypatch):
 
     mounts, volumes = pull_mounts(tmp_path / "charts" / "dev" / "phi")
     assert mounts and not any(m["name"] == "registry-key" for m in mounts + volumes)
+
+
+def test_an_unserved_base_is_pulled_first_with_its_pin(tmp_path, monkeypatch):
+    base_pin = "c" * 64
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "catalog" / "dev").mkdir(parents=True)
+    (tmp_path / "catalog" / "dev" / "phi.yaml").write_text(
+        "workloadType: OLLAMA_INFERENCE_LOAD\nserviceName: phi\nserviceCatalog: c\nnamespace: n\nenvironment: dev\nmodels:\n"
+        f"  - name: helper:1\n    modelfile:\n      from: llama3.1:8b\n      fromDigest: {base_pin}\n      system: be brief\n")
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["render", "catalog", "--out", "charts"]) == 0
+
+    rendered = helm_python.Chart.load(tmp_path / "charts" / "dev" / "phi").render(values={}, name="phi", namespace="n")
+    config = next(d for n, t in rendered.items() if n.endswith(".yaml") for d in yaml.safe_load_all(t)
+                  if d and d.get("kind") == "ConfigMap"
+                  and "models.tsv" in d.get("data", {}))
+    rows = [line.split("\t") for line in config["data"]["models.tsv"].splitlines() if not line.startswith("#")]
+    assert rows == [["llama3.1:8b", base_pin, "0", "-"], ["helper:1", "-", "0", "model-0.Modelfile"]]

@@ -86,3 +86,19 @@ def test_bad_mirror_settings_are_refused_before_anything_runs(box, env, message)
     assert result.returncode == 2
     assert message in result.stderr
     assert box.calls() == []
+
+
+def test_a_custom_models_base_comes_through_the_mirror_before_create(box, mirror):
+    base = push_model(mirror, "library/llama3.1", "8b")
+    box.models_file(f"llama3.1:8b\t{base}\t0\t-\nhelper:1\t-\t0\thelper.Modelfile\n",
+                    {"helper.Modelfile": "FROM llama3.1:8b\nSYSTEM be brief\n"})
+
+    result = box.run(PULL_REGISTRY_MIRROR=mirror.host, PULL_REGISTRY_INSECURE="1")
+
+    assert result.returncode == 0, result.stderr
+    calls = box.calls()
+    pull = calls.index(["pull", "--insecure", f"{mirror.host}/library/llama3.1:8b"])
+    create = next(i for i, c in enumerate(calls) if c[0] == "create")
+    assert pull < create
+    assert box.manifest("helper:1").exists()
+    assert not any("(from create)" in line for line in box.registry_requests())  # create pulled nothing itself

@@ -152,7 +152,7 @@ Name of the loader Job: changes whenever the model set changes, because Jobs are
 Usage: name: {{ include "catalog-gen.loaderName" . }}
 */}}
 {{- define "catalog-gen.loaderName" -}}
-{{- printf "%s-loader-%s" (include "catalog-gen.fullname" .) (.Values.models | toJson | sha256sum | trunc 8) -}}
+{{- printf "%s-loader-%s" (include "catalog-gen.fullname" .) (list .Values.models (.Values.modelBases | default list) | toJson | sha256sum | trunc 8) -}}
 {{- end -}}
 
 {{/*
@@ -162,6 +162,9 @@ and travel only as data.
 Usage: {{ include "catalog-gen.modelsFile" . | quote }}
 */}}
 {{- define "catalog-gen.modelsFile" -}}
+{{- range .Values.modelBases -}}
+{{- printf "%s\t%s\t%s\t-\n" .name (.digest | default "-") (ternary "1" "0" (default false .insecure)) -}}
+{{- end -}}
 {{- range $i, $m := .Values.models -}}
 {{- printf "%s\t%s\t%s\t%s\n" $m.name ($m.digest | default "-") (ternary "1" "0" (default false $m.insecure)) (ternary (printf "model-%d.Modelfile" $i) "-" (ne (default "" $m.modelfile) "")) -}}
 {{- end -}}
