@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from typing import TextIO
@@ -69,8 +70,11 @@ class Display:
             from tqdm import tqdm
 
             total = tick.total if tick.total else None
+            columns = _columns(self.stream)  # a terminal that reports no width (0) gets $COLUMNS or 80
             self._bar = tqdm(total=total, desc=tick.task, unit=f" {tick.unit}" if tick.unit != "s" else "s",
-                             file=self.stream, leave=False, dynamic_ncols=True, delay=min(0.5, self.interval),
+                             file=self.stream, leave=False, dynamic_ncols=columns is None, ncols=columns,
+                             nrows=None if columns is None else 24,  # tqdm hides bars past the rows it finds (0)
+                             delay=min(0.5, self.interval),
                              bar_format=None if tick.unit != "s" else "{desc}: {bar} {n:.0f}/{total:.0f} s{postfix}")
         self._bar.n = tick.done
         if tick.detail:
@@ -91,6 +95,16 @@ def _line(tick: Tick, elapsed: float) -> str:
         amount = f"{tick.done:.0f}/{tick.total:.0f} {tick.unit}s" if tick.total else f"{tick.done:.0f} {tick.unit}s"
         amount += f" ({elapsed:.0f} s)"
     return f"{tick.task}: {amount}" + (f"; {tick.detail}" if tick.detail else "")
+
+
+def _columns(stream: TextIO) -> int | None:
+    """None when the terminal knows its width (tqdm follows it), else a fixed width."""
+    try:
+        if os.get_terminal_size(stream.fileno()).columns > 0:
+            return None
+    except (AttributeError, ValueError, OSError):
+        pass
+    return shutil.get_terminal_size((80, 24)).columns
 
 
 def _isatty(stream: TextIO) -> bool:

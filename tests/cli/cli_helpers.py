@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import resource
 import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -107,6 +110,7 @@ def run_on_terminal(args: list[str], cwd: Path, answers: list[tuple[str, str | b
     to the process (signal.SIGINT for Ctrl-C: the child has no controlling terminal to turn \\x03 into one).
     """
     controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal of 24 rows, 100 columns
     process = subprocess.Popen([*CLI, *args], cwd=cwd, stdin=terminal, stdout=terminal, stderr=terminal, close_fds=True,
                                start_new_session=True, env={**os.environ, **(env or {}), "PYTHONPATH": str(REPO)})
     os.close(terminal)
