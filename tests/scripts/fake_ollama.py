@@ -329,6 +329,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._chunk({"status": "verifying sha256 digest"})
         self._chunk({"status": "writing manifest"})
         write_manifest(parts, manifest)
+        if not env("OLLAMA_NOPRUNE"):
+            self._chunk({"status": "removing unused layers"})
+            prune()
         self._chunk({"status": "success"})
         self._stream_end()
 
@@ -345,7 +348,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         parts = parse_name(body.get("model") or "")
         if parts is None or not manifest_path(parts).is_file():
             return self._json(404, {"error": f"model '{body.get('model')}' not found"})
+        doc = json.loads(manifest_path(parts).read_bytes())
         manifest_path(parts).unlink()
+        in_use = {layer["digest"] for _, path in all_manifests()
+                  for layer in [json.loads(path.read_bytes())["config"], *json.loads(path.read_bytes())["layers"]]}
+        for layer in [doc["config"], *doc["layers"]]:  # like manifest.RemoveLayers: only blobs no other manifest uses
+            if layer["digest"] not in in_use:
+                blob_path(layer["digest"]).unlink(missing_ok=True)
         return self._send(200)
 
     def show(self, body):
