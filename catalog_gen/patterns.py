@@ -19,6 +19,11 @@ QUANTITY = r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(([KMGTPE]i)|[numkMGTPE]|([eE][+-]
 # A quantity of bytes: no `m`, `u` or `n` suffix (`500m` of memory is half a byte).
 BYTES = r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"
 DURATION = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"
+# Durations as the objects they reach check them: Gateway API (HTTPRoute timeouts), Prometheus (ServiceMonitor
+# intervals; the CRD pattern also matches "", so fields add a minimum length), Flux (metav1.Duration, no ns/us).
+GATEWAY_DURATION = r"^([0-9]{1,5}(h|m|s|ms)){1,4}$"
+PROMETHEUS_DURATION = r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
+FLUX_DURATION = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
 KEEP_ALIVE = r"^-?([0-9]+|([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+)$"
 DIGEST = r"^[a-f0-9]{64}$"
 # [host[:port]/][namespace/]model[:tag]; every part starts with a letter, digit or `_`.
@@ -46,6 +51,10 @@ FRIENDLY: dict[str, tuple[str, str]] = {
     LABEL_VALUE: ("is not a valid label value", "use letters, digits, '-', '_' and '.', at most 63 characters"),
     QUANTITY: ("is not a Kubernetes quantity", "write a number with an optional suffix, e.g. 500m, 2, 4Gi"),
     DURATION: ("is not a duration", "write a Go duration such as 30s, 5m or 1h30m"),
+    GATEWAY_DURATION: ("is not a Gateway API duration", "write whole numbers with h, m, s or ms, e.g. 600s or 1h30m "
+                       "(no fractions, at most 99999 per unit)"),
+    PROMETHEUS_DURATION: ("is not a Prometheus duration", "write whole numbers with y, w, d, h, m, s or ms in that order, e.g. 30s or 1m30s"),
+    FLUX_DURATION: ("is not a Flux interval", "write a duration with ms, s, m or h, e.g. 5m or 1h"),
     KEEP_ALIVE: ("is not a keep-alive value", "write seconds (300), a duration (5m) or a negative value to keep forever"),
     DIGEST: ("is not a model digest", "use all 64 lower-case hex characters of the digest /api/tags reports, without `sha256:` "
              "(`ollama list` shows only the first 12)"),

@@ -399,7 +399,11 @@ class Ingress(Strict):
     )
     ingress_class_name: str | None = Field(default=None, pattern=patterns.DNS_SUBDOMAIN, description="IngressClass (api `ingress`).")
     tls: TLS = Field(default_factory=TLS, description="TLS through cert-manager.")
-    request_timeout: Duration = Field(default="600s", description="Route timeout; long enough for streamed answers.")
+    request_timeout: str = Field(
+        default="600s", pattern=patterns.GATEWAY_DURATION,
+        description="Route timeout, as Gateway API writes durations (`600s`, `1h`); long enough for streamed answers.",
+        examples=["600s"],
+    )
     controller: GatewayController = Field(
         default="auto",
         description="The gateway or ingress controller that carries the traffic: it decides where the NetworkPolicy admits "
@@ -551,7 +555,7 @@ class Flux(Strict):
     namespace: str = Field(
         default="flux-system", pattern=patterns.DNS_LABEL, max_length=63, description="Namespace of the Flux objects."
     )
-    interval: Duration = Field(default="5m", description="How often Flux reconciles.")
+    interval: str = Field(default="5m", pattern=patterns.FLUX_DURATION, description="How often Flux reconciles.", examples=["5m"])
 
 
 class GitOps(Strict):
@@ -615,7 +619,10 @@ class Monitoring(Strict):
         examples=[{"release": "kube-prometheus-stack"}],
         json_schema_extra={"additionalProperties": False},
     )
-    interval: Duration = Field(default="30s", description="Scrape interval.")
+    interval: str = Field(
+        default="30s", pattern=patterns.PROMETHEUS_DURATION, min_length=1, description="Scrape interval (a Prometheus duration).",
+        examples=["30s"],
+    )
     runbook_url: str = Field(
         default="https://github.com/catalog-gen/catalog-gen/blob/main/docs/runbooks.md",
         pattern=HTTP_URL,

@@ -45,6 +45,10 @@ EXPECTED = [
            "/k19/k20/k21/k22/k23/k24/k25/k26/k27/k28/k29/k30/k31", "remove the extra nesting", message="more than 32 levels deep"),
     Expect("version_number_keeps_its_zero.yaml", "schema.type", 9, 12, "/ollama/version", 'quote it as written: "0.10"',
            message="must be a string, not a number"),
+    Expect("route_timeout_not_gateway_duration.yaml", "schema.format", 11, 19, "/ingress/requestTimeout", "no fractions",
+           message="is not a Gateway API duration"),
+    Expect("scrape_interval_not_prometheus_duration.yaml", "schema.format", 9, 13, "/monitoring/interval", "1m30s",
+           message="is not a Prometheus duration"),
     Expect("yes_is_a_string.yaml", "schema.type", 9, 12, "/ingress/enabled", "YAML 1.2 reads `yes` as a string; write true or false"),
     # --- schema -------------------------------------------------------------------------------
     Expect("unknown_key_did_you_mean.yaml", "schema.unknown-key", 10, 3, "/gpu/vendr", "did you mean `vendor`?"),
