@@ -168,12 +168,11 @@ class Registry:
         headers = {"Range": f"bytes={have}-"} if have else {}
         response = self._send("GET", url, ref, stream=True, headers=headers)
         try:
-            if response.status_code == 416:  # asked past the end: the partial file is complete (or bogus)
-                have = have
-            elif response.status_code == 200:
-                have = 0  # no range support: start over
-            elif response.status_code != 206:
+            # 416: asked past the end, so the partial file is complete (or bogus: the digest check says which)
+            if response.status_code not in (200, 206, 416):
                 raise self._fail(response, ref, url, "blob")
+            if response.status_code == 200:
+                have = 0  # the registry ignored the range: start over
             if response.status_code in (200, 206):
                 if progress and have:
                     progress(have)
