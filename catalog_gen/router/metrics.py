@@ -25,7 +25,7 @@ WAIT_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 # name (without prefix) -> meaning; docs/router.md is checked against this table by a test.
 DESCRIPTIONS = {
-    "requests_total": "Requests answered, by model, endpoint and HTTP status (499: the client went away first).",
+    "requests_total": "Requests answered, by model, endpoint and HTTP status (499: the client went away first; a stream that failed after it started counts as 500, 502, 503 or 504).",
     "request_duration_seconds": "Time from the request's arrival to the last byte of the reply, by model and endpoint.",
     "time_to_first_token_seconds": "Time from arrival to the first body chunk of a streamed 200 reply, by model and endpoint.",
     "tokens_per_second": "Generation speed of each reply, eval_count / eval_duration from Ollama's final chunk, by model.",
