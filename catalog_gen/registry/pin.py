@@ -7,7 +7,8 @@ so every report format works:
 - ``pin.pinned`` (info): a digest was written (or, with ``--check``, nothing: see below);
 - ``pin.moved`` (error): the tag now has another digest than the pin (old, new, registry);
 - ``pin.unpinned`` (warning, ``--check`` only): a model has no pin yet;
-- ``pin.unknown-tag``, ``pin.unauthorized``, ``pin.refused``, ``pin.unreachable`` (error).
+- ``pin.unknown-tag``, ``pin.unauthorized``, ``pin.refused``, ``pin.unreachable`` (error);
+- ``pin.conflict``, ``pin.edit`` (error): a file that was left as it was (two digests for one place, a layout not to guess at).
 
 Exit status (`PinOutcome.exit_code`): 0 done / nothing moved; 1 a pinned tag moved
 (``--check``), or a tag is unknown, refused or unauthorized; 2 a registry could not be
@@ -23,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from catalog_gen.catalog import roundtrip
-from catalog_gen.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Finding, Severity
+from catalog_gen.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Finding, InputError, Severity
 from catalog_gen.registry.client import Registry
 from catalog_gen.registry.errors import RegistryError, Unreachable
 from catalog_gen.registry.names import ModelRef
@@ -136,12 +137,17 @@ def run_pin(targets: list[Target], *, update: bool = False, check: bool = False,
     written = []
     conflicts = _conflicts(edits)
     findings.extend(conflicts)
+    untouched = {c.file for c in conflicts}
     for path, file_edits in sorted(edits.items()):
-        if any(c.file == str(path) for c in conflicts):
+        if str(path) in untouched:
             continue
-        unique = list(dict.fromkeys(file_edits))
-        if roundtrip.edit_file(path, unique, str(path)):
-            written.append(str(path))
+        try:
+            if roundtrip.edit_file(path, list(dict.fromkeys(file_edits)), str(path)):
+                written.append(str(path))
+        except InputError as err:  # a layout we will not guess at: say so, and go on with the other files
+            untouched.add(str(path))
+            findings.append(Finding(str(path), 0, 0, "", "pin.edit", Severity.ERROR, f"not pinned: {err.message}", err.hint))
+    findings = [f for f in findings if not (f.code == "pin.pinned" and f.file in untouched)]
     return PinOutcome(sorted(findings, key=Finding.sort_key), written, unreachable)
 
 

@@ -212,3 +212,18 @@ def test_a_shared_model_that_two_mirrors_disagree_on_is_not_pinned(tmp_path, reg
     push_model(second_registry, "library/llama3.1", "8b")  # the mirrors agree again
     assert main(["pin", "catalog"]) == 0
     assert "    digest: " in (root / "_defaults.yaml").read_text()
+
+
+def test_a_layout_pin_will_not_guess_at_is_reported_and_left_alone(tmp_path, registry, monkeypatch, capsys):
+    (tmp_path / ".git").mkdir()
+    text = ("workloadType: OLLAMA_INFERENCE_LOAD\nserviceName: s\nserviceCatalog: c\nnamespace: n\nenvironment: dev\n"
+            f"registry: {{mirror: '{registry.host}', insecure: true}}\nmodels:\n  - name:\n      llama3.1:8b\n")
+    (tmp_path / "s.yaml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    push_model(registry, "library/llama3.1", "8b")
+
+    assert main(["pin", "s.yaml"]) == 1
+
+    out = capsys.readouterr().out
+    assert "(pin.edit)" in out and "does not fit on its line" in out and "(pin.pinned)" not in out
+    assert (tmp_path / "s.yaml").read_text() == text
