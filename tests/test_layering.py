@@ -23,6 +23,7 @@ FORBIDDEN = {
     "router": {"cli", "smoke", "lint", "render", "plan"},
     "smoke": {"cli", "router", "lint", "render"},
     "testing": {"cli", "router", "smoke", "lint", "render", "plan", "catalog"},
+    "registry": {"cli", "router", "smoke", "lint", "render", "plan"},
 }
 
 
