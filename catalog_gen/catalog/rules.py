@@ -45,6 +45,7 @@ class LeafView:
     schema: dict
     sizing: list | None = None  # the planner's problems, computed on first use by the sizing rules
     quantities: list | None = None  # leaf.quantity's findings: sizing says nothing more about a quantity out of range
+    partial: bool = False  # schema errors were taken out of this leaf: sizing would size something else
 
     def get(self, *path: str | int):
         """The value at a path, or the schema default when the leaf does not set it."""
@@ -100,8 +101,10 @@ def rule(code: str, description: str):
     return register
 
 
-def semantic_findings(doc: Document, schema: dict) -> list[Finding]:
-    view = LeafView(doc, schema)
+def semantic_findings(doc: Document, schema: dict, *, partial: bool = False) -> list[Finding]:
+    """Every rule's findings. `partial`: the leaf had schema errors and its wrong values were taken out, so the
+    rules that size the whole service (which depend on nearly every value) stay quiet."""
+    view = LeafView(doc, schema, partial=partial)
     return [finding for _, fn in RULES.values() for finding in fn(view)]
 
 
@@ -422,7 +425,7 @@ def _sizing_problems(v: LeafView) -> list:
     """The planner's problems with this leaf, computed once per leaf for every sizing rule."""
     if v.sizing is None:
         v.sizing = []
-        if v.has("model") != v.has("models"):  # otherwise leaf.model-form says what is wrong
+        if v.has("model") != v.has("models") and not v.partial:  # otherwise leaf.model-form says what is wrong
             from catalog_gen.catalog.model import OllamaInferenceLoad
             from catalog_gen.plan.sizing import service_problems
 
@@ -460,4 +463,3 @@ _sizing_rule("leaf.preset", "A named preset suits the GPUs (error) and is meant 
 _sizing_rule("leaf.cache-size", "An explicit `cache.size` holds every model on disk.")
 _sizing_rule("leaf.model-context", "Models sharing one set of weights ask for one context length (Ollama reloads otherwise).")
 
-from catalog_gen.catalog import deploy_rules  # noqa: E402,F401  (its rules register themselves in RULES)

@@ -12,6 +12,7 @@ across leaves see only leaves without errors.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import os
@@ -177,7 +178,35 @@ def validate_document(doc: Document, validators: _Validators) -> tuple[list[Find
     findings = [f for error in validators.get(workload_type).iter_errors(data) for f in schema_findings(doc, leaf_schema, error)]
     if not findings:
         findings.extend(rules.semantic_findings(doc, leaf_schema))
+    else:
+        findings.extend(_semantic_despite_schema_errors(doc, leaf_schema, findings, validators.get(workload_type)))
     return findings, workload_type
+
+
+def _semantic_despite_schema_errors(doc: Document, leaf_schema: dict, errors: list[Finding], validator) -> list[Finding]:
+    """The semantic findings of a leaf with schema errors, so one error does not hide the next.
+
+    Each wrong value (or unknown key) is taken out, which leaves a leaf the schema accepts when nothing
+    required is missing; the rules then run on it, except the sizing rules (they depend on nearly every value).
+    Findings in a section that lost a value are dropped: its defaults stand in for what the user wrote.
+    """
+    if any(f.code == "schema.required" or not f.pointer for f in errors):
+        return []
+    data = copy.deepcopy(doc.data)
+    for pointer in sorted({f.pointer for f in errors}, key=len, reverse=True):
+        tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
+        try:
+            parent = value_at(data, tokens[:-1])
+        except (KeyError, IndexError, TypeError, ValueError):
+            return []
+        if not isinstance(parent, dict):
+            return []  # taking an item out of a list would move the positions of the rest
+        parent.pop(tokens[-1], None)
+    if not validator.is_valid(data):
+        return []
+    sections = {"/" + f.pointer.split("/")[1] for f in errors}
+    found = rules.semantic_findings(dataclasses.replace(doc, data=data), leaf_schema, partial=True)
+    return [f for f in found if f.pointer and "/" + f.pointer.split("/")[1] not in sections]
 
 
 MAX_DEPTH = 32  # the deepest leaf field is under 12 levels; the schema validator recurses once per level
