@@ -198,13 +198,19 @@ def _run_ci(args: argparse.Namespace) -> int:
     from catalog_gen.render.run import render_catalog
 
     catalog, charts = Path(args.catalog), Path(args.charts)
-    validation = validate_paths([catalog])
+    validation = validate_paths([catalog], charts=charts)
     findings = list(validation.findings)
     files = validation.files_checked
+    failed = EXIT_OK  # a stage that fails (exit 2) still gets its report written, with the failure in it
     with _progress(args) as progress:
         if not has_errors(findings):
-            rendered = render_catalog([catalog], charts, check=True, prune=True, lock_timeout=args.lock_timeout, progress=progress)
-            for drift in rendered.drift:
+            try:
+                rendered = render_catalog([catalog], charts, check=True, prune=True, lock_timeout=args.lock_timeout, progress=progress)
+            except CatalogGenError as err:
+                findings.append(Finding(str(charts), 0, 0, "", "ci.render", Severity.ERROR, err.message, err.hint))
+                failed = err.exit_code
+                rendered = None
+            for drift in rendered.drift if rendered else []:
                 chart = charts / drift.chart
                 what = {"missing": "is missing", "changed": f"differs from its leaf ({', '.join(drift.files[:5])})",
                         "stale": "has no leaf any more",
@@ -216,11 +222,15 @@ def _run_ci(args: argparse.Namespace) -> int:
                 findings.append(Finding(where, 0, 0, "", "render.drift", Severity.ERROR, f"chart {chart} {what}"
                                         if drift.status != "interrupted" else f"{chart} {what}", fix))
         if charts.is_dir():
-            linted = lint_charts([charts], kube_version=args.kube_version, crd_dirs=[Path(d) for d in args.crds],
-                                 require_schemas=args.require_schemas, progress=progress)
-            findings.extend(linted.findings)
-            files += linted.charts_checked
-    return _report(findings, args.format, "ci", files, args.output)
+            try:
+                linted = lint_charts([charts], kube_version=args.kube_version, crd_dirs=[Path(d) for d in args.crds],
+                                     require_schemas=args.require_schemas, progress=progress)
+                findings.extend(linted.findings)
+                files += linted.charts_checked
+            except CatalogGenError as err:
+                findings.append(Finding(str(charts), 0, 0, "", "ci.lint", Severity.ERROR, err.message, err.hint))
+                failed = max(failed, err.exit_code)
+    return max(_report(findings, args.format, "ci", files, args.output), failed)
 
 
 # --- lint / checks (lint helper owns these two sections) ---------------------------------------

@@ -125,8 +125,9 @@ class _Validators:
         return self._compiled[workload_type]
 
 
-def validate_paths(paths: list[Path]) -> ValidationResult:
-    """Every finding of every leaf under `paths`: YAML, schema, semantic rules, then rules across leaves."""
+def validate_paths(paths: list[Path], charts: Path | None = Path("charts")) -> ValidationResult:
+    """Every finding of every leaf under `paths`: YAML, schema, semantic rules, then rules across leaves, then
+    the rules against the committed charts in `charts` (when that folder exists)."""
     files = collect_leaf_files(paths)
     if not files:
         raise UsageError(f"no catalog leaves under {', '.join(str(p) for p in paths)}: nothing was checked",
@@ -148,6 +149,10 @@ def validate_paths(paths: list[Path]) -> ValidationResult:
     findings.extend(layers.findings)
     findings.extend(_defaults_settings(layers))
     findings.extend(index.cross_leaf_findings(leaves))
+    if charts is not None:
+        from catalog_gen.catalog.committed import cache_shrink_findings
+
+        findings.extend(cache_shrink_findings(leaves, charts))
     # a defaults file shared by many leaves must not repeat one problem per leaf
     unique = sorted(set(findings), key=Finding.sort_key)
     return ValidationResult(unique, len(files), leaves)

@@ -169,3 +169,6 @@ FOLDERS = [
     ("gitops_disagree", "b.yaml", "catalog.gitops-disagree", 11, 11, "/gitops/argocd/mode"),
 ]
 CLEAN_FOLDERS = ["same_host_in_other_environment", "defaults_cascade"]
+
+# Folders with a catalog/ and committed charts/: (folder, finding codes of `validate catalog` run inside).
+COMMITTED = [("cache_shrinks", ["catalog.cache-shrink"]), ("cache_kept", [])]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from catalog_fixtures import FIXTURES
-from expectations import CLEAN, CLEAN_FOLDERS, EXPECTED, FOLDERS
+from expectations import CLEAN, CLEAN_FOLDERS, COMMITTED, EXPECTED, FOLDERS
 
 
 @pytest.mark.parametrize("expect", EXPECTED, ids=lambda e: e.fixture)
@@ -44,7 +46,7 @@ def test_clean_fixture_folder(validate_in, folder):
 
 def test_every_fixture_is_checked():
     """No fixture lies around untested: each file or folder in fixtures/ appears in expectations.py."""
-    listed = {e.fixture for e in EXPECTED} | set(CLEAN) | {f[0] for f in FOLDERS} | set(CLEAN_FOLDERS)
+    listed = {e.fixture for e in EXPECTED} | set(CLEAN) | {f[0] for f in FOLDERS} | set(CLEAN_FOLDERS) | {c[0] for c in COMMITTED}
     present = {p.name for p in FIXTURES.iterdir()}
     assert present == listed
 
@@ -52,3 +54,20 @@ def test_every_fixture_is_checked():
 def test_one_fixture_per_check():
     names = [e.fixture for e in EXPECTED]
     assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("folder, codes", COMMITTED, ids=[c[0] for c in COMMITTED])
+def test_rules_against_the_committed_charts(validate_in, folder, codes):
+    result = validate_in(FIXTURES / folder, "catalog")
+    assert [f.code for f in result.findings] == codes
+    for finding in result.findings:
+        assert (finding.file, finding.line, finding.column) == ("catalog/dev/coder.yaml", 7, 8)
+        assert "from 17Gi (charts/dev/coder/values.yaml) to 4Gi" in finding.message and "cache.size: 17Gi" in finding.hint
+
+
+def test_without_a_charts_folder_nothing_is_compared(validate_in, monkeypatch):
+    from catalog_gen.catalog.validate import validate_paths
+
+    monkeypatch.chdir(FIXTURES / "cache_shrinks")
+    assert validate_paths([Path("catalog")], charts=None).findings == []
+    assert validate_paths([Path("catalog")], charts=Path("elsewhere")).findings == []
