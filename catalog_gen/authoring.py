@@ -146,9 +146,12 @@ class CatalogContext:
         from catalog_gen.catalog.defaults import Cascade
         from catalog_gen.catalog.validate import validate_paths
 
+        from catalog_gen.catalog import index
+
         self.catalog = catalog
         self.leaves = validate_paths([catalog]).leaves if catalog.is_dir() else []
         self.layers = Cascade(Path.cwd())
+        self.before = {_key(f) for f in index.cross_leaf_findings(self.leaves)}  # what the catalog has already
 
     def findings(self, answers: Answers, target: Path | None) -> list[Finding]:
         """Errors the leaf made of ``answers`` (placeholders for what is not answered yet) would have."""
@@ -161,14 +164,19 @@ class CatalogContext:
         doc = self.layers.apply(Document(path, str(path), leaf_document(filled), {}, {}))
         found, workload_type = validate_document(doc, _Validators())
         if workload_type and not has_errors(found):
+            # what the new leaf brings across leaves, reported at it or at the leaf it clashes with
             others = [leaf for leaf in self.leaves if os.path.abspath(leaf.doc.path) != os.path.abspath(path)]
-            found += [f for f in index.cross_leaf_findings(others + [Leaf(doc, workload_type)]) if f.file == str(path)]
+            found += [f for f in index.cross_leaf_findings(others + [Leaf(doc, workload_type)]) if _key(f) not in self.before]
         return [f for f in found if f.severity is Severity.ERROR]
 
     def problems(self, answers: Answers, attr: str, target: Path | None) -> list[str]:
         """Messages of errors about one answer (a model whose size is unknown is asked about separately)."""
         return [f.message for f in self.findings(answers, target)
                 if f.pointer.startswith(POINTERS[attr]) and not (attr == "models" and f.code == "leaf.model-size")]
+
+
+def _key(finding: Finding) -> tuple:
+    return (finding.file, finding.line, finding.column, finding.code, finding.message)
 
 
 def _ask_one(prompter: Prompter, attr: str, path: list[str], question: str, default: str | None,

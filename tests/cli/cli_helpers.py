@@ -135,7 +135,10 @@ def run_on_terminal(args: list[str], cwd: Path, answers: list[tuple[str, str | b
                     os.write(controller, answer if isinstance(answer, bytes) else (answer + "\n").encode())
             elif process.poll() is not None and not ready:
                 break
-        return process.wait(timeout=10), seen
+        try:
+            return process.wait(timeout=10), seen
+        except subprocess.TimeoutExpired:  # still running: a failure the transcript explains
+            return -1, seen + "\n[still running at the deadline; killed]"
     finally:
         os.close(controller)
         if process.poll() is None:
