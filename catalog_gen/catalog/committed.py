@@ -1,9 +1,11 @@
 """Rules against the committed charts: what a change of the leaf does to objects already deployed.
 
 Kubernetes lets a PersistentVolumeClaim grow, never shrink (`spec.resources.requests.storage: Forbidden: field
-can not be less than previous value`). A leaf whose cache is sized from its models shrinks the claim when the
-models get smaller (a 14B model replaced by a 3B one: 17Gi -> 4Gi), and the sync fails. The committed chart's
-`values.yaml` holds the size deployed today, so validate compares the two.
+can not be less than previous value`), and a StatefulSet's `volumeClaimTemplates` cannot change at all (only
+replicas, template, updateStrategy, ordinals, minReadySeconds and the claim retention policy may). A leaf whose
+cache is sized from its models changes the claim when the models change (a 14B model replaced by a 3B one:
+17Gi -> 4Gi), and the sync fails. The committed chart's `values.yaml` holds what is deployed today; the plan
+(the same code `render` runs) says what the leaf would deploy, so validate compares the two.
 """
 
 from __future__ import annotations
@@ -23,16 +25,17 @@ if TYPE_CHECKING:
 CLAIM_MODES = ("pvc", "shared")  # emptyDir is created anew with each pod: it may shrink
 
 
-def committed_cache(values_file: Path) -> tuple[str, str] | None:
-    """(mode, size) of the cache in a committed chart's values.yaml, or None when it cannot be read."""
+def committed_cache(values_file: Path) -> tuple[str, str, str] | None:
+    """(mode, size, workload kind) of the cache in a committed chart's values.yaml, or None when it cannot be read."""
     try:
         values = yaml.safe_load(values_file.read_text(encoding="utf-8"))
         cache = values["cache"]
         mode, size = cache["mode"], cache["size"]
         parse_quantity(size)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError, ValueError):
+        kind = (values.get("workload") or {}).get("kind", "Deployment")
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError):
         return None
-    return (mode, size) if isinstance(mode, str) else None
+    return (mode, size, kind) if isinstance(mode, str) else None
 
 
 def cache_shrink_findings(leaves: list["Leaf"], charts: Path) -> list[Finding]:
@@ -40,7 +43,7 @@ def cache_shrink_findings(leaves: list["Leaf"], charts: Path) -> list[Finding]:
         return []
     from catalog_gen.catalog.model import OllamaInferenceLoad
     from catalog_gen.errors import CatalogGenError
-    from catalog_gen.plan.sizing import size_service
+    from catalog_gen.plan.plan import build_plan
 
     findings = []
     for leaf in leaves:
@@ -52,18 +55,22 @@ def cache_shrink_findings(leaves: list["Leaf"], charts: Path) -> list[Finding]:
         if model.cache.mode not in CLAIM_MODES or model.cache.existing_claim:
             continue
         try:
-            new = size_service(model).cache_size
+            values = build_plan(model, leaf.doc.display).values
         except CatalogGenError:
-            continue  # validate reports why the leaf cannot be sized
-        old = committed[1]
-        if parse_quantity(new) >= parse_quantity(old):
+            continue  # validate reports why the leaf cannot be planned
+        old, new = committed[1], values["cache"]["size"]
+        template = committed[2] == "StatefulSet" and (values.get("workload") or {}).get("kind") == "StatefulSet"
+        if parse_quantity(new) == parse_quantity(old) or (parse_quantity(new) > parse_quantity(old) and not template):
             continue
         pointer = "/cache/size" if model.cache.size is not None else ("/model" if model.models is None else "/models")
         pos = leaf.doc.where(pointer)
+        why = ("a StatefulSet's claim template cannot change, so the sync fails" if template else
+               "Kubernetes never shrinks a PersistentVolumeClaim, so the sync fails")
         findings.append(Finding(
             pos.file, pos.line, pos.column, pointer, "catalog.cache-shrink", Severity.ERROR,
-            f"the model cache claim would shrink from {old} ({values_file}) to {new}: Kubernetes never shrinks a "
-            "PersistentVolumeClaim, so the sync fails",
-            f"keep the size: set `cache.size: {old}` in the leaf (a claim can grow, not shrink), "
-            "or delete the claim before the sync and let the models download again"))
+            f"the model cache claim would {'shrink' if parse_quantity(new) < parse_quantity(old) else 'change'} from "
+            f"{old} ({values_file}) to {new}: {why}",
+            f"keep the size: set `cache.size: {old}` in the leaf"
+            + (", or delete the StatefulSet with `--cascade=orphan` before the sync (its claims stay)" if template else
+               " (a claim can grow, not shrink), or delete the claim before the sync and let the models download again")))
     return findings

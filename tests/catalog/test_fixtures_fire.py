@@ -56,13 +56,13 @@ def test_one_fixture_per_check():
     assert len(names) == len(set(names))
 
 
-@pytest.mark.parametrize("folder, codes", COMMITTED, ids=[c[0] for c in COMMITTED])
-def test_rules_against_the_committed_charts(validate_in, folder, codes):
+@pytest.mark.parametrize("folder, codes, message", COMMITTED, ids=[c[0] for c in COMMITTED])
+def test_rules_against_the_committed_charts(validate_in, folder, codes, message):
     result = validate_in(FIXTURES / folder, "catalog")
     assert [f.code for f in result.findings] == codes
     for finding in result.findings:
         assert (finding.file, finding.line, finding.column) == ("catalog/dev/coder.yaml", 7, 8)
-        assert "from 17Gi (charts/dev/coder/values.yaml) to 4Gi" in finding.message and "cache.size: 17Gi" in finding.hint
+        assert message in finding.message and "set `cache.size: " in finding.hint
 
 
 def test_without_a_charts_folder_nothing_is_compared(validate_in, monkeypatch):
