@@ -277,6 +277,8 @@ def _compute(leaf: OllamaInferenceLoad, figures: list[WeightsFigure]) -> tuple[S
     resource = GPU_RESOURCE[vendor] if on_gpu else None
     tolerations = [{"key": resource, "operator": "Exists", "effect": "NoSchedule"}] if resource else []
     load = sum(max(m.disk_bytes for m in members) for members in groups.values() if any(m.keep_warm for m in members))
+    # `plan` shows what validate warns about, in the same words (errors stop the plan: validate shows them)
+    reasons.extend(f"warning ({p.code}): {p.message}; {p.hint}" for p in problems if p.severity is Severity.WARNING)
     sizing = Sizing(
         preset=preset.name, reasons=reasons, models=sizes, memory_estimate_bytes=need,
         vram_per_gpu_bytes=per_gpu, requests=requests, limits=limits,

@@ -381,3 +381,10 @@ def test_sizing_is_deterministic_plain_frozen_data():
     with pytest.raises(dataclasses.FrozenInstanceError):
         first.preset = "gpu-large"  # type: ignore[misc]
     assert all(isinstance(v, str) for v in {**first.requests, **first.limits}.values())
+
+
+def test_plan_shows_the_sizing_warnings_in_validates_words():
+    service = leaf("llama3.1:70b", **gpu())
+    [warning] = service_problems(service)
+    assert f"warning (leaf.gpu-memory): {warning.message}; {warning.hint}" in size_service(service).reasons
+    assert not any(r.startswith("warning") for r in size_service(leaf("llama3.1:8b", **gpu())).reasons)
