@@ -278,6 +278,21 @@ def _yaml_word(v: LeafView):
                         f"use a longer name, e.g. `{name}-svc`")
 
 
+@rule("leaf.label-key", "Label keys (`container.nodeSelector`, `monitoring.labels`) fit Kubernetes' limits: "
+      "a DNS subdomain prefix of at most 253 characters, each of its labels at most 63.")
+def _label_key(v: LeafView):
+    for section in (("container", "nodeSelector"), ("monitoring", "labels")):
+        labels = v.get(*section)
+        for key in sorted(labels) if isinstance(labels, dict) else []:
+            prefix = key.rpartition("/")[0]
+            if len(prefix) > 253 or any(len(part) > 63 for part in prefix.split(".")):
+                yield v.finding(f"/{'/'.join(section)}/{key.replace('~', '~0').replace('/', '~1')}", "leaf.label-key",
+                                f"label key prefix {prefix[:40]}... is {len(prefix)} characters long with a part longer "
+                                "than 63" if len(prefix) <= 253 else f"label key prefix is {len(prefix)} characters long",
+                                "a prefix is a DNS subdomain: at most 253 characters, each dot-separated part at most 63",
+                                key=True)
+
+
 @rule("leaf.namespace", "Services do not go into Kubernetes' own namespaces.")
 def _namespace(v: LeafView):
     namespace = v.get("namespace")
@@ -463,3 +478,4 @@ _sizing_rule("leaf.preset", "A named preset suits the GPUs (error) and is meant 
 _sizing_rule("leaf.cache-size", "An explicit `cache.size` holds every model on disk.")
 _sizing_rule("leaf.model-context", "Models sharing one set of weights ask for one context length (Ollama reloads otherwise).")
 
+from catalog_gen.catalog import deploy_rules  # noqa: E402,F401  (its rules register themselves in RULES)
