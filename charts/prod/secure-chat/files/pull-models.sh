@@ -18,6 +18,11 @@
 # pin (Ollama cannot pull by digest) and stop on a mismatch; create custom models from their
 # Modelfile. When nothing needs doing, no server starts and no registry is asked.
 #
+# Registry mirror (environment, docs/registry.md): PULL_REGISTRY_MIRROR=host[:port] pulls every
+# model from that registry instead of its own (`phi:latest` as `<mirror>/library/phi:latest`), then
+# copies it to its own name with `ollama cp` (byte for byte: the digest and the pin stay the same)
+# and removes the mirror's name; PULL_REGISTRY_INSECURE=1 reaches the mirror over plain HTTP.
+#
 # Tunables (environment): OLLAMA_MODELS (the cache volume), PULL_SERVER_DEADLINE_SECONDS (60),
 # PULL_ATTEMPT_TIMEOUT_SECONDS (1800), PULL_RETRIES (4 retries after the first attempt),
 # PULL_BACKOFF_SECONDS (5, doubling), PULL_PORT (11499, loopback), PULL_PROGRESS_SECONDS (30).
@@ -32,6 +37,8 @@ PULL_RETRIES="${PULL_RETRIES:-4}"
 PULL_BACKOFF_SECONDS="${PULL_BACKOFF_SECONDS:-5}"
 PULL_PORT="${PULL_PORT:-11499}"
 PULL_PROGRESS_SECONDS="${PULL_PROGRESS_SECONDS:-30}"
+PULL_REGISTRY_MIRROR="${PULL_REGISTRY_MIRROR:-}"
+PULL_REGISTRY_INSECURE="${PULL_REGISTRY_INSECURE:-0}"
 export OLLAMA_MODELS
 
 # The models file and the cache checks live in models-lib.sh, next to this script.
@@ -130,17 +137,33 @@ run_ollama() { # INDEX WHAT ARGS...: one bounded attempt, progress every PULL_PR
   fi
 }
 
+mirror_name() { # NAME -> REPLY: the name on the mirror, <mirror>/<namespace>/<model>:<tag>
+  manifest_path "$1"
+  local rest=${REPLY#"$OLLAMA_MODELS/manifests/"} ns model tag
+  rest=${rest#*/}
+  ns=${rest%%/*} rest=${rest#*/}
+  model=${rest%%/*} tag=${rest#*/}
+  REPLY="$PULL_REGISTRY_MIRROR/$ns/$model:$tag"
+}
+
 pull_model() { # INDEX
-  local i=$1 name=${M_NAME[$1]} attempt=0 delay=$PULL_BACKOFF_SECONDS started args=(pull)
-  [[ ${M_INSECURE[$i]} == 1 ]] && args+=(--insecure)
-  args+=("$name")
+  local i=$1 name=${M_NAME[$1]} attempt=0 delay=$PULL_BACKOFF_SECONDS started args=(pull) remote=${M_NAME[$1]}
+  if [[ -n $PULL_REGISTRY_MIRROR ]]; then
+    mirror_name "$name"
+    remote=$REPLY
+    [[ $PULL_REGISTRY_INSECURE == 1 ]] && args+=(--insecure)
+  elif [[ ${M_INSECURE[$i]} == 1 ]]; then
+    args+=(--insecure)
+  fi
+  args+=("$remote")
   while :; do
     attempt=$((attempt + 1))
     started=$SECONDS
-    log "model $name: pulling (attempt $attempt of $((PULL_RETRIES + 1)), timeout ${PULL_ATTEMPT_TIMEOUT_SECONDS}s)"
+    log "model $name: pulling$([[ $remote != "$name" ]] && printf ' from the mirror as %s' "$remote") (attempt $attempt of $((PULL_RETRIES + 1)), timeout ${PULL_ATTEMPT_TIMEOUT_SECONDS}s)"
     run_ollama "$i" pull "${args[@]}"
     if ((RC == 0)); then
       log "model $name: pulled in $((SECONDS - started))s"
+      [[ $remote == "$name" ]] || adopt_mirrored "$i" "$remote"
       return 0
     fi
     kill -0 "$SERVER_PID" 2>/dev/null || { server_log_tail; fail "model $name: the temporary ollama server died during the pull"; }
@@ -149,6 +172,14 @@ pull_model() { # INDEX
     sleep "$delay"
     delay=$((delay * 2))
   done
+}
+
+adopt_mirrored() { # INDEX REMOTE: give the model pulled from the mirror its own name (cp keeps the manifest's bytes)
+  local i=$1 remote=$2 name=${M_NAME[$1]}
+  run_ollama "$i" cp cp "$remote" "$name"
+  ((RC == 0)) || fail "model $name: copying $remote to $name failed: $REASON"
+  run_ollama "$i" rm rm "$remote"
+  ((RC == 0)) || log "model $name: could not remove the mirror's name $remote: $REASON"
 }
 
 create_model() { # INDEX
@@ -176,9 +207,13 @@ main() {
   require_number PULL_BACKOFF_SECONDS "$PULL_BACKOFF_SECONDS" '^[0-9]+$'
   require_number PULL_PORT "$PULL_PORT" '^[1-9][0-9]{0,4}$'
   require_number PULL_PROGRESS_SECONDS "$PULL_PROGRESS_SECONDS" '^[1-9][0-9]*$'
+  [[ -z $PULL_REGISTRY_MIRROR || $PULL_REGISTRY_MIRROR =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}(:[0-9]{1,5})?$ ]] \
+    || fail "PULL_REGISTRY_MIRROR must be host[:port] without a scheme, got ${PULL_REGISTRY_MIRROR@Q}" 2
+  [[ $PULL_REGISTRY_INSECURE == 0 || $PULL_REGISTRY_INSECURE == 1 ]] \
+    || fail "PULL_REGISTRY_INSECURE must be 0 or 1, got ${PULL_REGISTRY_INSECURE@Q}" 2
   read_models "$MODELS_FILE"
   mkdir -p -- "$WORK_DIR" || fail "cannot write to the models directory $OLLAMA_MODELS (OLLAMA_MODELS)" 2
-  log "${#M_NAME[@]} model(s) from $MODELS_FILE into $OLLAMA_MODELS"
+  log "${#M_NAME[@]} model(s) from $MODELS_FILE into $OLLAMA_MODELS$([[ -n $PULL_REGISTRY_MIRROR ]] && printf ', pulled from the mirror %s' "$PULL_REGISTRY_MIRROR")"
 
   for i in "${!M_NAME[@]}"; do
     check_model "$i"

@@ -58,17 +58,29 @@ Usage: expr: sum(rate(ollama_router_requests_total{ {{- include "catalog-gen.pro
 {{- end -}}
 
 {{/*
+An image reference: repository:tag, and @digest when the digest is pinned (the digest decides).
+Usage: image: {{ include "catalog-gen.imageRef" .Values.image }}
+*/}}
+{{- define "catalog-gen.imageRef" -}}
+{{- if .digest -}}
+{{- printf "%s:%s@%s" .repository .tag .digest | quote -}}
+{{- else -}}
+{{- printf "%s:%s" .repository .tag | quote -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 The Ollama image reference. Usage: image: {{ include "catalog-gen.ollamaImage" . }}
 */}}
 {{- define "catalog-gen.ollamaImage" -}}
-{{- printf "%s:%s" .Values.image.repository .Values.image.tag | quote -}}
+{{- include "catalog-gen.imageRef" .Values.image -}}
 {{- end -}}
 
 {{/*
 The router image reference. Usage: image: {{ include "catalog-gen.routerImage" . }}
 */}}
 {{- define "catalog-gen.routerImage" -}}
-{{- printf "%s:%s" .Values.router.image.repository .Values.router.image.tag | quote -}}
+{{- include "catalog-gen.imageRef" .Values.router.image -}}
 {{- end -}}
 
 {{/*
@@ -140,7 +152,7 @@ Name of the loader Job: changes whenever the model set changes, because Jobs are
 Usage: name: {{ include "catalog-gen.loaderName" . }}
 */}}
 {{- define "catalog-gen.loaderName" -}}
-{{- printf "%s-loader-%s" (include "catalog-gen.fullname" .) (.Values.models | toJson | sha256sum | trunc 8) -}}
+{{- printf "%s-loader-%s" (include "catalog-gen.fullname" .) (list .Values.models (.Values.modelBases | default list) | toJson | sha256sum | trunc 8) -}}
 {{- end -}}
 
 {{/*
@@ -150,6 +162,9 @@ and travel only as data.
 Usage: {{ include "catalog-gen.modelsFile" . | quote }}
 */}}
 {{- define "catalog-gen.modelsFile" -}}
+{{- range .Values.modelBases -}}
+{{- printf "%s\t%s\t%s\t-\n" .name (.digest | default "-") (ternary "1" "0" (default false .insecure)) -}}
+{{- end -}}
 {{- range $i, $m := .Values.models -}}
 {{- printf "%s\t%s\t%s\t%s\n" $m.name ($m.digest | default "-") (ternary "1" "0" (default false $m.insecure)) (ternary (printf "model-%d.Modelfile" $i) "-" (ne (default "" $m.modelfile) "")) -}}
 {{- end -}}
@@ -176,6 +191,16 @@ Usage: env: {{- include "catalog-gen.pullEnv" . | nindent 12 }}
   value: {{ .Values.pull.backoffSeconds | quote }}
 - name: WAIT_DEADLINE_SECONDS
   value: {{ .Values.cache.waitDeadlineSeconds | quote }}
+# This container requests no GPU: the image's NVIDIA_VISIBLE_DEVICES=all would expose the node's GPUs.
+- name: NVIDIA_VISIBLE_DEVICES
+  value: void
+{{- with .Values.pull.registryMirror }}
+# Models come from this registry mirror (docs/registry.md); the script copies each to the leaf's name.
+- name: PULL_REGISTRY_MIRROR
+  value: {{ . | quote }}
+- name: PULL_REGISTRY_INSECURE
+  value: {{ ternary "1" "0" $.Values.pull.registryInsecure | quote }}
+{{- end }}
 {{- if eq .Values.cache.mode "shared" }}
 - name: OLLAMA_NOPRUNE
   value: "1"
