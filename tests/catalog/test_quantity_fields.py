@@ -27,3 +27,16 @@ def test_each_range_knows_its_words():
     assert memory.words(parse_quantity("8Gi")) == "8 GiB"
     cpu = next(r for r in RANGES if r.path[-1] == "cpu")
     assert cpu.words(parse_quantity("500m")) == "0.5 core(s)"
+
+
+@pytest.mark.parametrize("text, value", [("512Ki", 512 * 1024), (".5Ki", 512), ("4Gi", 4 * 2**30), ("1.5Mi", 1.5 * 2**20),
+                                         ("500m", 0.5), ("2k", 2000), ("1e3", 1000), ("16M", 16 * 10**6)])
+def test_every_suffix_parses(text, value):
+    """Found by the property test: `Ki` (capital K) did not parse, so `cache.size: .0Ki` was an internal error."""
+    assert parse_quantity(text) == pytest.approx(value)
+
+
+def test_a_zero_kibibyte_cache_is_a_finding_not_an_internal_error(validate_in, tmp_path):
+    (tmp_path / "leaf.yaml").write_text("workloadType: OLLAMA_INFERENCE_LOAD\nserviceName: a0\nserviceCatalog: ml\nnamespace: ml\n"
+                                        "environment: dev\nmodel: mistral:7b\ncache:\n  size: .0Ki\n")
+    assert [f.code for f in validate_in(tmp_path).findings] == ["leaf.quantity"]  # sizing says no more about it
