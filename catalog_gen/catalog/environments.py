@@ -149,6 +149,29 @@ def _shared_object(placed: list[Placed]):
                            + DESTINATION_HINT)
 
 
+@cross_rule("catalog.gitops-name", "Two leaves do not get the same Argo CD Application or Flux HelmRelease name "
+            "(`<service>-<environment>`, in the one Argo CD or Flux namespace): `chat-dev` in `x` and `chat` in `dev-x` would.")
+def _gitops_name(placed: list[Placed]):
+    seen: dict[tuple, Placed] = {}
+    for item in placed:
+        if not item.get("gitops", "repoURL"):
+            continue
+        name = f"{item.leaf.data['serviceName']}-{item.environment}"
+        keys = []
+        if item.get("gitops", "argocd", "mode") != "none":
+            keys.append(("Argo CD Application", item.get("gitops", "argocd", "namespace"), name))
+        if item.get("gitops", "flux", "enabled"):
+            keys.append(("Flux HelmRelease", item.get("gitops", "flux", "namespace"), name))
+        for key in keys:
+            other = seen.setdefault(key, item)
+            if other is item or other.environment == item.environment:
+                continue  # the same name in one environment: catalog.duplicate-output
+            yield item.finding("/serviceName", "catalog.gitops-name",
+                               f"the {key[0]} {key[1]}/{name} is also the one of {other.display} "
+                               f"(service {other.leaf.data['serviceName']!r} in {other.environment!r})",
+                               "rename one service so `<serviceName>-<environment>` differs")
+
+
 @cross_rule("catalog.environment-folder", "A leaf under a folder named after an environment says that environment "
             "(it takes that folder's _defaults.yaml but renders to charts/<environment>).")
 def _environment_folder(placed: list[Placed]):

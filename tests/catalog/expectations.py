@@ -170,6 +170,7 @@ FOLDERS = [
     ("shared_object", "prod/chat.yaml", "catalog.shared-object", 9, 23, "/monitoring/dashboardNamespace"),
     ("environment_folder", "prod/chat.yaml", "catalog.environment-folder", 6, 14, "/environment"),
     ("gitops_disagree", "b.yaml", "catalog.gitops-disagree", 11, 11, "/gitops/argocd/mode"),
+    ("gitops_name_clash", "b.yaml", "catalog.gitops-name", 3, 14, "/serviceName"),
 ]
 CLEAN_FOLDERS = ["same_host_in_other_environment", "defaults_cascade"]
 
