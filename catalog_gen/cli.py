@@ -198,10 +198,12 @@ def _run_ci(args: argparse.Namespace) -> int:
     from catalog_gen.render.run import render_catalog
 
     catalog, charts = Path(args.catalog), Path(args.charts)
-    validation = validate_paths([catalog], charts=charts)
-    findings = list(validation.findings)
-    files = validation.files_checked
     failed = EXIT_OK  # a stage that fails (exit 2) still gets its report written, with the failure in it
+    try:
+        validation = validate_paths([catalog], charts=charts)
+        findings, files = list(validation.findings), validation.files_checked
+    except CatalogGenError as err:  # e.g. no leaves under the path: CI must go red, with its report
+        findings, files, failed = [Finding(str(catalog), 0, 0, "", "ci.validate", Severity.ERROR, err.message, err.hint)], 0, err.exit_code
     with _progress(args) as progress:
         if not has_errors(findings):
             try:

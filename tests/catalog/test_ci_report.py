@@ -30,3 +30,11 @@ def test_ci_compares_the_cache_with_the_charts_folder_it_is_given(tmp_path, monk
     # the folder holds only values.yaml, no chart: lint fails (exit 2), and the report still has both findings
     assert code == 2
     assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["catalog.cache-shrink", "ci.lint"]
+
+
+def test_an_empty_catalog_fails_ci_with_its_report_written(tmp_path, monkeypatch):
+    (tmp_path / "catalog").mkdir()
+    monkeypatch.chdir(tmp_path)
+    code = main(["ci", "catalog", "--format", "junit", "-o", "report.xml"])
+    assert code == 2
+    assert "no catalog leaves under catalog" in (tmp_path / "report.xml").read_text()
