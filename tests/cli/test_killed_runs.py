@@ -56,8 +56,9 @@ def whole_charts(charts: Path) -> dict[str, str]:
     """Chart name -> its manifest's fingerprint, for every chart whose files are exactly those its manifest lists,
     with the digests it records; raises AssertionError naming a chart that is half-written."""
     found = {}
+    everything = tree(charts)
     for chart in sorted((charts / "dev").iterdir()):
-        files = {k.split("/", 2)[2]: v for k, v in tree(charts).items() if k.startswith(f"dev/{chart.name}/")}
+        files = {k.split("/", 2)[2]: v for k, v in everything.items() if k.startswith(f"dev/{chart.name}/")}
         manifest = json.loads(files.pop(".catalog-gen-manifest.json"))
         assert {name: hashlib.sha256(data).hexdigest() for name, data in files.items()} == manifest["files"], chart.name
         found[chart.name] = manifest["fingerprint"]
