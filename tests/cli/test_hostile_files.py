@@ -16,6 +16,7 @@ import pytest
 from cli_helpers import CRDS, LINT_GOOD, cli, make_catalog
 
 MEMORY_MB = 1024  # validate and render need ~200 MB; reading /dev/zero into memory would pass it in a second
+LINT_MEMORY_MB = 3072  # lint's Go runtime (Helm) reserves address space of its own
 
 
 def findings(proc: subprocess.CompletedProcess) -> list[tuple[str, str]]:
@@ -124,7 +125,7 @@ def test_lint_refuses_a_values_file_symlinked_to_dev_zero(tmp_path):
     chart = copy_chart(tmp_path)
     (chart / "ci" / "zero-values.yaml").symlink_to("/dev/zero")
     before = shm_leftovers()
-    code, found, err = lint_json(tmp_path)
+    code, found, err = lint_json(tmp_path, memory_mb=LINT_MEMORY_MB)
     assert code == 1, err
     assert found == [("charts/good/ci/zero-values.yaml", "chart-files")]
     assert shm_leftovers() <= before  # the shadow copy is gone

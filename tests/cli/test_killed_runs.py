@@ -162,8 +162,29 @@ def test_sigkill_of_lint_leaves_no_worker_and_the_next_run_removes_its_scratch(t
     assert not left & {p.name for p in where.iterdir()}  # removed by the next run
 
 
+def test_sigterm_of_lint_removes_its_scratch_and_its_workers(tmp_path):
+    charts = tmp_path / "charts"
+    for i in range(24):
+        shutil.copytree(LINT_GOOD, charts / f"c{i:02d}")
+    where = Path(scratch.parent() or "/tmp")
+    before = {p.name for p in where.iterdir() if p.name.startswith(scratch.PREFIX)}
+    proc = subprocess.Popen([*CLI, "lint", "charts", "--jobs", "2"], cwd=tmp_path, env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(
+            p.name not in before and (p / "worker-1.json").exists() for p in where.iterdir() if p.name.startswith(scratch.PREFIX)):
+        time.sleep(0.005)
+    time.sleep(0.3)
+    kids = children_of(proc.pid)
+    proc.terminate()
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert kids and _wait_gone(kids) == set()
+    assert {p.name for p in where.iterdir() if p.name.startswith(scratch.PREFIX)} - before == set()
+
+
 def test_scratch_of_a_live_run_is_kept(tmp_path):
     with scratch.scratch_folder() as mine:
-        assert scratch.remove_abandoned(scratch.parent()) == [] or Path(mine).exists()
+        assert Path(mine) not in scratch.remove_abandoned(scratch.parent())  # its owner (this process) is alive
         assert Path(mine).exists()
     assert not Path(mine).exists()
