@@ -309,7 +309,11 @@ class RouterApp:
 
     def _unknown(self, model: str) -> bool:
         """True when every backend has listed its models (polled /api/tags) and none has ``model`` on disk."""
-        return all(b.on_disk is not None and model not in b.on_disk for b in self.backends)
+        for backend in self.backends:
+            listed = backend.on_disk
+            if listed is None or model in listed:
+                return False
+        return True
 
     # -- routing -----------------------------------------------------------------------------------
     async def _route(self, scope, path, method, forward, body, model, raw_name, label, endpoint, send, started) -> int:
