@@ -28,6 +28,7 @@ from catalog_gen.catalog.load import Document, display_path, load_document
 from catalog_gen.errors import Finding, Severity, UsageError
 
 LEAF_SUFFIXES = (".yaml", ".yml")
+SHAPE_CODES = ("yaml.", "schema.", "leaf.workload-type")  # findings that make a leaf unreadable by other rules
 
 
 @dataclasses.dataclass
@@ -133,7 +134,8 @@ def validate_paths(paths: list[Path], charts: Path | None = Path("charts")) -> V
         raise UsageError(f"no catalog leaves under {', '.join(str(p) for p in paths)}: nothing was checked",
                          hint="leaves are *.yaml or *.yml files not starting with `_`; pass the catalog folder (default: catalog/)")
     findings: list[Finding] = _defaults_misnamed(paths)
-    leaves: list[Leaf] = []
+    leaves: list[Leaf] = []  # without errors: what render may render
+    shaped: list[Leaf] = []  # without YAML or schema errors (semantic errors allowed): what the rules across leaves see
     layers = cascade.Cascade(Path.cwd())
     validators = _Validators()
     for path in files:
@@ -144,11 +146,13 @@ def validate_paths(paths: list[Path], charts: Path | None = Path("charts")) -> V
         doc = layers.apply(doc)
         leaf_findings, workload_type = validate_document(doc, validators)
         findings.extend(leaf_findings)
-        if workload_type and not any(f.severity is Severity.ERROR for f in leaf_findings):
-            leaves.append(Leaf(doc, workload_type))
+        if workload_type and not any(f.code.startswith(SHAPE_CODES) for f in leaf_findings):
+            shaped.append(Leaf(doc, workload_type))  # the schema accepts it: the rules across leaves can read it
+            if not any(f.severity is Severity.ERROR for f in leaf_findings):
+                leaves.append(shaped[-1])
     findings.extend(layers.findings)
     findings.extend(_defaults_settings(layers))
-    findings.extend(index.cross_leaf_findings(leaves))
+    findings.extend(index.cross_leaf_findings(shaped))
     if charts is not None:
         from catalog_gen.catalog.committed import cache_shrink_findings
 

@@ -32,3 +32,13 @@ def test_hosts_claim_per_environment(validate_in):
 def test_output_path_clash_names_the_chart_folder(validate_in):
     (finding,) = validate_in(FIXTURES / "same_output_path").findings
     assert "charts/dev/chat" in finding.message and "a.yaml" in finding.message
+
+
+def test_a_leaf_with_only_semantic_errors_still_takes_part(validate_in, tmp_path):
+    """Every problem in one run: a leaf's own error does not hide that it collides with another leaf."""
+    good = (FIXTURES / "host_claimed_twice" / "a.yaml").read_text()
+    (tmp_path / "a.yaml").write_text(good)
+    (tmp_path / "b.yaml").write_text(good.replace("serviceName: chat", "serviceName: other") + "ollama:\n  version: latest\n")
+    result = validate_in(tmp_path)
+    assert sorted((f.file, f.code) for f in result.findings) == [("b.yaml", "catalog.duplicate-host"), ("b.yaml", "leaf.image-tag")]
+    assert [leaf.doc.display for leaf in result.leaves] == ["a.yaml"]  # only leaves without errors are rendered
