@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import stat
@@ -53,17 +54,35 @@ def file_kind(mode: int) -> str:
     return "not a regular file"
 
 
+@functools.lru_cache(maxsize=256)
+def _real(folder: str) -> str:
+    return os.path.realpath(folder)
+
+
 def inside(path: str | os.PathLike, root: str | os.PathLike) -> bool:
     """Whether the real location of ``path`` is ``root``'s real location or beneath it."""
-    real, real_root = os.path.realpath(path), os.path.realpath(root)
+    return _inside(os.path.realpath(path), _real(os.fspath(root)))
+
+
+def _inside(real: str, real_root: str) -> bool:
     return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def _refuse_escape(real: str, root: str | os.PathLike) -> None:
+    raise Refused("io.symlink-escape", f"is a symlink to {real}, outside {root}",
+                  "replace the symlink with the file itself, or point it at a file inside the folder")
 
 
 def check_path(path: str | os.PathLike, root: str | os.PathLike | None = None) -> os.stat_result:
     """The stat of a path we may read (following symlinks inside ``root``); raises Refused otherwise."""
-    if root is not None and not inside(path, root):
-        raise Refused("io.symlink-escape", f"is a symlink to {os.path.realpath(path)}, outside {root}",
-                      "replace the symlink with the file itself, or point it at a file inside the folder")
+    if root is not None:
+        real = os.path.realpath(path)
+        if not _inside(real, _real(os.fspath(root))):
+            _refuse_escape(real, root)
+    return _stat_regular(path)
+
+
+def _stat_regular(path: str | os.PathLike) -> os.stat_result:
     try:
         info = os.stat(path)
     except OSError as exc:
@@ -76,8 +95,10 @@ def check_path(path: str | os.PathLike, root: str | os.PathLike | None = None) -
 
 def read_regular(path: str | os.PathLike, limit: int, *, root: str | os.PathLike | None = None) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes; raises Refused for anything else."""
-    before = check_path(path, root)
     real = os.path.realpath(path)
+    if root is not None and not _inside(real, _real(os.fspath(root))):
+        _refuse_escape(real, root)
+    before = _stat_regular(real)
     try:
         fd = os.open(real, _READ_FLAGS | os.O_NOFOLLOW)
     except OSError as exc:

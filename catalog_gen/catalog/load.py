@@ -19,6 +19,7 @@ Decisions:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import re
@@ -338,14 +339,19 @@ def _syntax_finding(text: str, display: str, exc: yaml.YAMLError) -> Finding:
 def catalog_root(path: Path) -> Path:
     """The folder a leaf may not leave through a symlink: the nearest folder above it holding `.git`,
     else the working directory when the leaf is beneath it, else the leaf's own folder."""
-    absolute = Path(os.path.abspath(path))
-    cwd = Path(os.getcwd())
-    for folder in absolute.parents:
-        if (folder / ".git").exists():
+    return Path(_root_of_folder(os.path.dirname(os.path.abspath(path)), os.getcwd()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _root_of_folder(folder: str, cwd: str) -> str:
+    current = folder
+    while True:
+        if os.path.exists(os.path.join(current, ".git")) or current == cwd:
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
             return folder
-        if folder == cwd:
-            return cwd
-    return absolute.parent
+        current = parent
 
 
 def load_document(path: Path, display: str | None = None, root: Path | None = None) -> tuple[Document | None, list[Finding]]:
