@@ -58,6 +58,12 @@ GET_ONLY = frozenset({"/api/ps", "/v1/models"})  # Ollama routes no HEAD there: 
 KEY_RELOAD_SECONDS = 1.0
 
 
+def is_cloud_model(model: str) -> bool:
+    """Ollama proxies a model tagged ``cloud`` or ``*-cloud`` to ollama.com (server/cloud_proxy.go)."""
+    tag = model.rsplit("/", 1)[-1].partition(":")[2]
+    return tag == "cloud" or tag.endswith("-cloud")
+
+
 def endpoint_label(path: str) -> str:
     if path in KNOWN_ENDPOINTS:
         return path
@@ -333,6 +339,11 @@ class RouterApp:
         if query:
             target += b"?" + query
         use_slot = path in SLOT_PATHS and bool(model)
+        if use_slot and is_cloud_model(model):
+            await dialect.send_error(send, path, 403, f"model '{raw_name}' is an Ollama cloud model: Ollama would proxy it to "
+                                     "ollama.com signed with the pod's identity key; the router does not serve cloud models",
+                                     head_only=head_only)
+            return 403
         if use_slot and self._unknown(model):
             await dialect.send_error(send, path, 404, dialect.not_found(path, raw_name), head_only=head_only)
             return 404

@@ -223,3 +223,17 @@ def test_anthropic_clients_send_their_key_as_x_api_key(double_url, tmp_path):
         bad = httpx.post(router.url + "/v1/messages", json=body, headers={"x-api-key": "nope"}, timeout=10)
     assert ok.status_code == 200 and ok.json()["type"] == "message"
     assert bad.status_code == 401 and bad.json()["error"]["type"] == "authentication_error"
+
+
+@pytest.mark.parametrize("model", ["gpt-oss:120b-cloud", "deepseek-v3.1:671b-cloud", "qwen3-coder:cloud"])
+def test_cloud_models_are_refused_even_when_a_stub_is_listed(double, double_url, model):
+    from catalog_gen.testing.ollama_double import DoubleModel
+
+    double.models.append(DoubleModel(model))  # a cloud stub in /api/tags, as `ollama pull x:cloud` leaves one
+    with run_router([double_url]) as router:
+        wait_for(lambda: router.app.backends[0].on_disk is not None, 5, "tags polled")
+        r = httpx.post(router.url + "/api/chat", json={"model": model, "messages": [{"role": "user", "content": "hi"}]}, timeout=10)
+        local = httpx.post(router.url + "/api/generate", json={"model": TEXT, "prompt": "hi", "stream": False}, timeout=10)
+    assert r.status_code == 403 and "cloud model" in r.json()["error"]
+    assert local.status_code == 200
+    assert not [b for b in paths(double, "/api/chat") if b and b.get("model") == model]
