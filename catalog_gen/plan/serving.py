@@ -47,6 +47,9 @@ def add_router(ctx: PlanContext) -> None:
           "Longest keep_alive a caller may set on a model that is not required.")
     v.put("router.config.maxModelsPerBackend", max(len(leaf.model_specs), 1),
           "Models one Ollama process may hold (its OLLAMA_MAX_LOADED_MODELS), for spreading a busy model.")
+    vram = ctx.sizing.vram_per_gpu_bytes * ctx.sizing.gpus_per_process
+    v.put("router.config.backendMemoryBytes", vram or None,
+          "GPU memory of one Ollama process: a busy model spreads only where its file fits next to the others (null on CPU).")
     v.put("router.config.connectTimeoutSeconds", 5, "Upstream connect timeout.")
     v.put("router.config.maxBodyBytes", byte_count(leaf.router.max_body_size), "Largest request body; larger gets 413.")
     v.put("router.config.shutdownGraceSeconds", longest_request_seconds(ctx),

@@ -50,3 +50,17 @@ def test_plan_writes_the_router_settings_the_router_reads(tmp_path):
     loaded = load_config(path)
     assert loaded.cors_allowed_origins == ("https://chat.example.com", "https://*.apps.example.com")
     assert loaded.idle_timeout == 90 and loaded.keep_alive_max == 1800
+
+
+def test_gpu_leaves_give_the_router_each_process_memory(tmp_path):
+    from catalog_gen.catalog import load_leaf
+    from catalog_gen.plan.plan import build_plan
+
+    cpu = tmp_path / "ollama-phi.yaml"
+    cpu.write_text(LEAF.format(low="1m"))
+    assert build_plan(load_leaf(cpu), str(cpu)).values["router"]["config"]["backendMemoryBytes"] is None
+    gpu = tmp_path / "ollama-gpu.yaml"
+    gpu.write_text(LEAF.format(low="1m").replace("serviceName: ollama-phi", "serviceName: ollama-gpu")
+                   + "gpu:\n  count: 1\n  vendor: nvidia\n  vram: 24Gi\n")
+    plan = build_plan(load_leaf(gpu), str(gpu))
+    assert plan.values["router"]["config"]["backendMemoryBytes"] == plan.sizing.vram_per_gpu_bytes * plan.sizing.gpus_per_process > 0
