@@ -41,49 +41,63 @@ def read_chart_file(chart_dir: Path, relative: str, limit: int = MAX_FILE_BYTES)
 
 def survey(chart_dir: Path) -> tuple[list[Issue], bool]:
     """(issues, safe): issues about the chart's files; ``safe`` is False when Helm must not load the chart."""
-    issues: list[Issue] = []
-    present: set[str] = set()
-    total = 0
-    safe = True
-    root = str(chart_dir)
-    for folder, dirs, names in os.walk(root):
-        dirs.sort()
-        for name in sorted(names) + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
-            path = os.path.join(folder, name)
-            rel = os.path.relpath(path, root).replace(os.sep, "/")
+    state = _Survey(str(chart_dir))
+    state.walk(str(chart_dir), "")
+    issues = state.issues
+    if state.total > MAX_CHART_BYTES and state.safe:
+        issues.append(Issue(CHECK, f"the chart's files add up to {state.total} bytes, more than the {MAX_CHART_BYTES} allowed; "
+                                   "the chart is not loaded", file="Chart.yaml"))
+        state.safe = False
+    if state.safe and MANIFEST in state.present:
+        issues += _missing_files(chart_dir, state.present)
+    return issues, state.safe
+
+
+class _Survey:
+    """One walk over a chart with scandir (file types from the directory entries, one lstat a file for its size)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.issues: list[Issue] = []
+        self.present: set[str] = set()
+        self.total = 0
+        self.safe = True
+
+    def refuse(self, rel: str, why: str) -> None:
+        self.issues.append(Issue(CHECK, f"{rel} {why}; the chart is not loaded", file=rel))
+        self.safe = False
+
+    def walk(self, folder: str, prefix: str) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            self.refuse(prefix.rstrip("/") or ".", f"cannot be listed: {exc.strerror}")
+            return
+        for entry in entries:
+            rel = prefix + entry.name
             try:
-                info = os.lstat(path)
-                if stat.S_ISLNK(info.st_mode):
-                    if not inside(path, root):
-                        issues.append(Issue(CHECK, f"{rel} is a symlink to {os.path.realpath(path)}, outside the chart; "
-                                                   "the chart is not loaded", file=rel))
-                        safe = False
+                if entry.is_dir(follow_symlinks=False):
+                    self.walk(entry.path, rel + "/")
+                    continue
+                if entry.is_symlink():
+                    if not inside(entry.path, self.root):
+                        self.refuse(rel, f"is a symlink to {os.path.realpath(entry.path)}, outside the chart")
                         continue
-                    info = os.stat(path)
+                    info = os.stat(entry.path)
                     if stat.S_ISDIR(info.st_mode):
                         continue  # a folder inside the chart: its files are surveyed where they are
+                else:
+                    info = entry.stat(follow_symlinks=False)
             except OSError as exc:
-                issues.append(Issue(CHECK, f"{rel} cannot be read: {exc.strerror}; the chart is not loaded", file=rel))
-                safe = False
+                self.refuse(rel, f"cannot be read: {exc.strerror}")
                 continue
             if not stat.S_ISREG(info.st_mode):
-                issues.append(Issue(CHECK, f"{rel} is {file_kind(info.st_mode)}, not a regular file; the chart is not loaded",
-                                    file=rel))
-                safe = False
+                self.refuse(rel, f"is {file_kind(info.st_mode)}, not a regular file")
                 continue
-            present.add(rel)
-            total += info.st_size
+            self.present.add(rel)
+            self.total += info.st_size
             if info.st_size > MAX_FILE_BYTES:
-                issues.append(Issue(CHECK, f"{rel} is {info.st_size} bytes, more than the {MAX_FILE_BYTES} a chart file may have; "
-                                           "the chart is not loaded", file=rel))
-                safe = False
-    if total > MAX_CHART_BYTES and safe:
-        issues.append(Issue(CHECK, f"the chart's files add up to {total} bytes, more than the {MAX_CHART_BYTES} allowed; "
-                                   "the chart is not loaded", file="Chart.yaml"))
-        safe = False
-    if safe and MANIFEST in present:
-        issues += _missing_files(chart_dir, present)
-    return issues, safe
+                self.refuse(rel, f"is {info.st_size} bytes, more than the {MAX_FILE_BYTES} a chart file may have")
 
 
 def _missing_files(chart_dir: Path, present: set[str]) -> list[Issue]:

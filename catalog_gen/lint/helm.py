@@ -92,7 +92,7 @@ def _copy_tree(chart_dir: Path, source: Path, target: Path, blank_yaml: bool, bu
                     raise Refused("io.symlink-escape", f"{entry.path} leads out of the chart", "remove the symlink")
                 _copy_tree(chart_dir, Path(os.path.realpath(entry.path)), destination, blank_yaml, budget)
             else:
-                data = fsutil.read_regular(entry.path, chartfiles.MAX_FILE_BYTES, root=chart_dir)
+                data = _read_for_copy(entry, chart_dir)
                 budget.take(len(data))
                 if blank_yaml and entry.name.endswith((".yaml", ".yml")):
                     data = b""
@@ -120,11 +120,23 @@ def _shadow_copy(chart_dir: Path, scratch: Path) -> Path:
                     raise Refused("io.symlink-escape", f"{entry.path} leads out of the chart", "remove the symlink")
                 _copy_tree(chart_dir, Path(os.path.realpath(entry.path)), destination, entry.name == "templates", budget)
             else:
-                data = fsutil.read_regular(entry.path, chartfiles.MAX_FILE_BYTES, root=chart_dir)
+                data = _read_for_copy(entry, chart_dir)
                 budget.take(len(data))
                 with open(destination, "xb") as handle:
                     handle.write(data)
     return target
+
+
+def _read_for_copy(entry: os.DirEntry, chart_dir: Path) -> bytes:
+    """A file of the chart for the shadow copy: a symlink only to a regular file inside the chart; anything
+    else only as a regular file (O_NOFOLLOW, fstat), bounded either way."""
+    if entry.is_symlink():
+        return fsutil.read_regular(entry.path, chartfiles.MAX_FILE_BYTES, root=chart_dir)
+    data = fsutil.read_plain(entry.path, chartfiles.MAX_FILE_BYTES)  # no realpath: survey() vetted it, this re-checks
+    if data is None:
+        raise Refused("io.special-file", f"{entry.path} is not a regular file of at most {chartfiles.MAX_FILE_BYTES} bytes",
+                      "replace it with a regular file")
+    return data
 
 
 def lint(chart_dir: Path, kube_version: str, scratch: Path) -> list[Issue]:

@@ -141,46 +141,55 @@ def test_lint_reports_a_chart_missing_files_its_manifest_lists(tmp_path):
     assert "missing 1 file(s) its manifest lists (templates/service.yaml)" in found[0]["message"]
 
 
-def test_sigkill_of_lint_leaves_no_worker_and_the_next_run_removes_its_scratch(tmp_path):
+def _own_scratch(pid: int) -> Path | None:
+    """The scratch folder a lint process owns (it holds its `.owner` open); other runs on the machine have theirs."""
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if os.path.basename(os.path.dirname(target)).startswith(scratch.PREFIX) and target.endswith("/" + scratch.OWNER):
+                return Path(os.path.dirname(target))
+    except OSError:
+        pass
+    return None
+
+
+def _start_lint_with_workers(tmp_path: Path) -> tuple[subprocess.Popen, Path, set[int]]:
     charts = tmp_path / "charts"
     for i in range(24):  # parallel lint from 16 charts on
         shutil.copytree(LINT_GOOD, charts / f"c{i:02d}")
-    where = Path(scratch.parent() or "/tmp")
-    before = {p.name for p in where.iterdir() if p.name.startswith(scratch.PREFIX)}
-
-    def started() -> bool:
-        return any(p.name.startswith(scratch.PREFIX) and p.name not in before and (p / "worker-1.json").exists()
-                   for p in where.iterdir())
-
-    kids, code = _kill_after([*CLI, "lint", "charts", "--jobs", "2"], tmp_path, 0.5, _env(), ready=started)
-    assert code == -signal.SIGKILL
-    assert kids, "lint was killed before it started its worker"
-    assert _wait_gone(kids) == set()
-    left = {p.name for p in where.iterdir() if p.name.startswith(scratch.PREFIX)} - before
-    assert left, "the killed run's scratch folder should still be there for this test to mean anything"
-    assert cli("lint", str(LINT_GOOD), cwd=tmp_path, timeout=120).returncode == 0
-    assert not left & {p.name for p in where.iterdir()}  # removed by the next run
-
-
-def test_sigterm_of_lint_removes_its_scratch_and_its_workers(tmp_path):
-    charts = tmp_path / "charts"
-    for i in range(24):
-        shutil.copytree(LINT_GOOD, charts / f"c{i:02d}")
-    where = Path(scratch.parent() or "/tmp")
-    before = {p.name for p in where.iterdir() if p.name.startswith(scratch.PREFIX)}
     proc = subprocess.Popen([*CLI, "lint", "charts", "--jobs", "2"], cwd=tmp_path, env=_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any(
-            p.name not in before and (p / "worker-1.json").exists() for p in where.iterdir() if p.name.startswith(scratch.PREFIX)):
+    folder = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        folder = folder or _own_scratch(proc.pid)
+        if folder is not None and (folder / "worker-1.json").exists() and children_of(proc.pid):
+            break
         time.sleep(0.005)
     time.sleep(0.3)
-    kids = children_of(proc.pid)
+    assert folder is not None, "lint ended before it made its scratch folder"
+    return proc, folder, children_of(proc.pid)
+
+
+def test_sigkill_of_lint_leaves_no_worker_and_the_next_run_removes_its_scratch(tmp_path):
+    proc, folder, kids = _start_lint_with_workers(tmp_path)
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert kids, "lint was killed before it started its worker"
+    assert _wait_gone(kids) == set()
+    assert folder.exists(), "the killed run's scratch folder should still be there for this test to mean anything"
+    assert cli("lint", str(LINT_GOOD), cwd=tmp_path, timeout=120).returncode == 0
+    assert not folder.exists()  # removed by the next run
+
+
+def test_sigterm_of_lint_removes_its_scratch_and_its_workers(tmp_path):
+    proc, folder, kids = _start_lint_with_workers(tmp_path)
     proc.terminate()
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 143, err
     assert kids and _wait_gone(kids) == set()
-    assert {p.name for p in where.iterdir() if p.name.startswith(scratch.PREFIX)} - before == set()
+    assert not folder.exists()
 
 
 def test_scratch_of_a_live_run_is_kept(tmp_path):
