@@ -76,11 +76,12 @@ def clean_leaf(rng: random.Random, env: str, team: str, number: int, minimal: bo
         f"environment: {env}",
     ]
     shape = 0 if minimal else rng.randrange(4)
+    chosen = [rng.choice(MODELS)] if shape == 0 else rng.sample(MODELS, shape)
     if shape == 0:
-        lines.append(f'model: "{rng.choice(MODELS)}"')
+        lines.append(f'model: "{chosen[0]}"')
     else:
         lines.append("models:")
-        for model in rng.sample(MODELS, shape):
+        for model in chosen:
             lines.append(f"  - name: {model}")
             if rng.random() < 0.3:
                 lines.append(f"    digest: {rng.getrandbits(256):064x}")
@@ -88,13 +89,18 @@ def clean_leaf(rng: random.Random, env: str, team: str, number: int, minimal: bo
                 lines.append("    keepWarm: false")
     gpus = rng.choice((0, 1, 1, 2))
     lines += ["gpu:", f"  count: {gpus}"]
-    if gpus:
-        lines.append(f"  product: {rng.choice(PRODUCTS)}")
+    if gpus:  # a GPU that holds the models (validate refuses one that does not: leaf.gpu-memory)
+        product = rng.choice(PRODUCTS)
+        if "llama3.1:70b" in chosen:
+            product = "NVIDIA-H100-80GB-HBM3"
+        elif len(chosen) > 1:
+            product = "NVIDIA-L40S"
+        lines.append(f"  product: {product}")
     else:
         lines.append("  vendor: none")
     if not minimal and gpus == 2 and rng.random() < 0.5:
         lines += ["ollama:", "  processes: 2"]
-    if not minimal and rng.random() < 0.5:
+    if not minimal and rng.random() < 0.5 and gpus:  # on CPU a small explicit limit cannot hold the models (leaf.memory-limit)
         cpu, memory = rng.choice((("500m", "2Gi"), ("1", "4Gi"), ("2", "8Gi")))
         lines += ["container:", "  resources:", "    requests:", f'      cpu: "{cpu}"', f'      memory: "{memory}"',
                   "    limits:", f"      memory: {memory}"]
