@@ -178,13 +178,14 @@ def validate_document(doc: Document, validators: _Validators) -> tuple[list[Find
         return [Finding(pos.file, pos.line, pos.column, "/workloadType", "leaf.workload-type", Severity.ERROR,
                         f"unknown workloadType {workload_type!r} (known: {', '.join(known)})", hint)], None
     leaf_schema = schema.load(workload_type)
-    too_deep = _too_deep(data)
-    if too_deep is not None:
+    try:
+        findings = [f for error in validators.get(workload_type).iter_errors(data) for f in schema_findings(doc, leaf_schema, error)]
+    except ValueError:  # jsonschema-rs: "Recursion limit reached" on values nested hundreds of levels deep
+        too_deep = _too_deep(data) or ""
         pos = doc.where(too_deep, key=True)
         return [Finding(pos.file, pos.line, pos.column, too_deep, "yaml.too-deep", Severity.ERROR,
                         f"values are nested more than {MAX_DEPTH} levels deep here; no leaf field is",
                         "remove the extra nesting: `catalog-gen explain --list` shows every field path")], workload_type
-    findings = [f for error in validators.get(workload_type).iter_errors(data) for f in schema_findings(doc, leaf_schema, error)]
     if not findings:
         findings.extend(rules.semantic_findings(doc, leaf_schema))
     else:

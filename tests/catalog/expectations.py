@@ -41,8 +41,8 @@ EXPECTED = [
     Expect("unsupported_tag.yaml", "yaml.tag", 7, 8, "/model", "remove the tag", message="python/object"),
     Expect("non_finite_number.yaml", "yaml.non-finite", 11, 12, "/container/resources/limits/cpu", "finite number"),
     Expect("control_character.yaml", "yaml.syntax", 7, 11, "", "remove the control character", message="U+0007"),
-    Expect("deep_nesting.yaml", "yaml.too-deep", 40, 65, "/gpu/k0/k1/k2/k3/k4/k5/k6/k7/k8/k9/k10/k11/k12/k13/k14/k15/k16/k17/k18"
-           "/k19/k20/k21/k22/k23/k24/k25/k26/k27/k28/k29/k30/k31", "remove the extra nesting", message="more than 32 levels deep"),
+    Expect("deep_nesting.yaml", "yaml.too-deep", 8, 38, "/gpu" + "/0" * 32, "remove the extra nesting",
+           message="more than 32 levels deep"),
     Expect("version_number_keeps_its_zero.yaml", "schema.type", 9, 12, "/ollama/version", 'quote it as written: "0.10"',
            message="must be a string, not a number"),
     Expect("route_timeout_not_gateway_duration.yaml", "schema.format", 11, 19, "/ingress/requestTimeout", "no fractions",
