@@ -293,6 +293,51 @@ def _label_key(v: LeafView):
                                 key=True)
 
 
+MAX_DURATION_SECONDS = 366 * 24 * 3600  # no timeout, interval or keep-alive of a service is longer than a year
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?)(ns|us|µs|ms|s|m|h|d|w|y)")
+_DURATION_UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800,
+                  "y": 31536000}
+_DURATION_PATHS: dict[object, list[tuple[str, ...]]] = {}
+
+
+def duration_seconds(text: str) -> float:
+    return sum(float(number) * _DURATION_UNIT[unit] for number, unit in _DURATION_PART.findall(text))
+
+
+def _duration_paths(schema: dict) -> list[tuple[str, ...]]:
+    """Paths of every field written as a duration (Go, Flux, Gateway API, Prometheus), from the schema, once."""
+    key = schema.get("$id")
+    if key not in _DURATION_PATHS:
+        wanted = {patterns.DURATION, patterns.FLUX_DURATION, patterns.GATEWAY_DURATION, patterns.PROMETHEUS_DURATION}
+        found: list[tuple[str, ...]] = []
+
+        def walk(node: dict, path: tuple[str, ...], depth: int) -> None:
+            node = schema_module.resolve_ref(schema, node)
+            if depth > 8:
+                return
+            if node.get("pattern") in wanted:
+                found.append(path)
+            for branch in node.get("anyOf", []):
+                walk(branch, path, depth + 1)
+            for name, child in node.get("properties", {}).items():
+                walk(child, path + (name,), depth + 1)
+
+        walk(schema, (), 0)
+        _DURATION_PATHS[key] = sorted(set(found))
+    return _DURATION_PATHS[key]
+
+
+@rule("leaf.duration", "A duration is at most a year: Go, Flux and the router overflow or never fire on "
+      "`69089707818m` (a duration field's form is the schema's).")
+def _duration(v: LeafView):
+    for path in _duration_paths(v.schema):
+        for pointer, value in _walk(v.doc.data, path, ""):
+            if isinstance(value, str) and duration_seconds(value) > MAX_DURATION_SECONDS:
+                dotted = pointer[1:].replace("/", ".")
+                yield v.finding(pointer, "leaf.duration", f"`{dotted}: {value}` is longer than a year",
+                                "write a duration of at most a year, e.g. 30s, 10m or 24h")
+
+
 @rule("leaf.namespace", "Services do not go into Kubernetes' own namespaces.")
 def _namespace(v: LeafView):
     namespace = v.get("namespace")

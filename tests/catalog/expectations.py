@@ -123,6 +123,8 @@ EXPECTED = [
     Expect("node_selector_key_prefix_too_long.yaml", "leaf.label-key", 10, 5,
            "/container/nodeSelector/" + "a" * 64 + ".example.com~1pool", "each dot-separated part at most 63",
            message="with a part longer than 63"),
+    Expect("duration_longer_than_a_year.yaml", "leaf.duration", 9, 17, "/router/queueTimeout", "at most a year",
+           message="`router.queueTimeout: 99999999h` is longer than a year"),
     Expect("ollama_version_latest.yaml", "leaf.image-tag", 9, 12, "/ollama/version", "pin a version"),
     Expect("gpu_processes_uneven.yaml", "leaf.gpu", 11, 14, "/ollama/processes", "one process per GPU", message="3 Ollama processes"),
     Expect("gpu_vendor_none_with_count.yaml", "leaf.gpu", 10, 11, "/gpu/vendor", "gpu.count: 0"),
