@@ -129,6 +129,9 @@ async def prepare(double: OllamaDouble, body: dict, *, chat: bool) -> Completion
     if "completion" not in model.capabilities:
         raise ApiError(400, f'"{name}" does not support {"chat" if chat else "generate"}')
     think = _think_of(body, model, name)
+    top = body.get("top_logprobs")
+    if isinstance(top, int) and not isinstance(top, bool) and not 0 <= top <= 20:
+        raise ApiError(400, "top_logprobs must be between 0 and 20")
     tools = body.get("tools") if chat else None
     if tools and "tools" not in model.capabilities:
         p = model.parsed
@@ -279,6 +282,8 @@ async def embed(double: OllamaDouble, body: dict) -> dict:
     model = find_model(double, name, empty_status=404, empty_message="model '' not found",
                        not_found='model "{}" not found, try pulling it first')
     inputs = embed_inputs(body)
+    if body.get("truncate") is False and any(len(text.split()) > model.context_length for text in inputs):
+        raise ApiError(400, "the input length exceeds the context length")
     take_injected_failure(double)
     runner = await schedule(double, model, keep_alive)
     loaded_ns = time.monotonic_ns()

@@ -92,6 +92,8 @@ async def _sse(reply: Reply, chunks, to_chunk, include_usage: bool) -> None:
             await reply.start(200, SSE_TYPE)
         called = called or bool((obj.get("message") or {}).get("tool_calls"))
         chunk = to_chunk(cid_created, {} if "error" in obj else obj, called)
+        if include_usage and chunk["object"] == "text_completion":  # legacy completions: a zeroed usage on every chunk
+            chunk["usage"] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
         await reply.chunk(b"data: " + dumps(chunk) + b"\n\n")
         if obj.get("done"):
             if include_usage:

@@ -344,3 +344,27 @@ def test_account_routes_without_a_signed_in_key(client):
     assert me.status_code == 401 and me.json()["signin_url"].startswith("https://ollama.com/connect")
     assert client.get("/api/status").json() == {"cloud": {"disabled": False, "source": "none"}}
     assert client.post("/api/experimental/web_search", content=b"").json() == {"error": "missing request body"}
+
+
+def test_top_logprobs_out_of_range_is_400(client):
+    r = client.post("/api/generate", json={"model": TEXT, "prompt": "hi", "top_logprobs": 21})
+    assert (r.status_code, r.json()) == (400, {"error": "top_logprobs must be between 0 and 20"})
+    assert client.post("/api/generate", json={"model": TEXT, "prompt": "hi", "top_logprobs": 20, "stream": False}).status_code == 200
+
+
+def test_embed_input_longer_than_the_context_without_truncate_is_400(client, double):
+    double.model(EMBED).context_length = 3
+    long = "one two three four"
+    r = client.post("/api/embed", json={"model": EMBED, "input": long, "truncate": False})
+    assert (r.status_code, r.json()) == (400, {"error": "the input length exceeds the context length"})
+    assert client.post("/api/embed", json={"model": EMBED, "input": long}).status_code == 200
+
+
+def test_legacy_completion_stream_with_usage_zeroes_every_chunk_then_sends_the_real_usage(client):
+    events = sse(client.post("/v1/completions", json={"model": TEXT, "prompt": "hi", "stream": True,
+                                                      "stream_options": {"include_usage": True}}))
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert all(c["usage"] == {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0} for c in chunks[:-1])
+    assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] > 0

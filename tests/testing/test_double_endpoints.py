@@ -50,11 +50,14 @@ def test_ps_lists_loaded_models_with_their_shape(client):
 
 def test_ps_lists_a_model_still_loading(client, double, url):
     """Addendum: the runner joins the loaded set before its load finishes (server/sched.go)."""
-    double.knobs.load_seconds = 0.4
+    double.knobs.load_seconds = 1.5
     worker = threading.Thread(target=lambda: httpx.post(f"{url}/api/generate", json={"model": TEXT, "prompt": ""}, timeout=10))
     worker.start()
-    time.sleep(0.15)
-    (loading,) = client.get("/api/ps").json()["models"]
+    deadline = time.monotonic() + 1.2
+    listed = []
+    while not listed and time.monotonic() < deadline:
+        listed = client.get("/api/ps").json()["models"]
+    (loading,) = listed
     assert loading["name"] == TEXT and loading["expires_at"].endswith("Z")
     assert double.loaded() == []  # not ready yet
     worker.join()
