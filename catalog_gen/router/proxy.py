@@ -22,7 +22,7 @@ from catalog_gen.router.upstream import Response, UpstreamError
 # Request headers never forwarded: hop-by-hop ones, and those the router sets or consumes itself.
 DROP_REQUEST = frozenset({
     b"connection", b"keep-alive", b"proxy-connection", b"proxy-authorization", b"te", b"trailer",
-    b"transfer-encoding", b"upgrade", b"host", b"content-length", b"expect", b"authorization",
+    b"transfer-encoding", b"upgrade", b"host", b"content-length", b"expect", b"authorization", b"x-api-key",
 })
 DROP_RESPONSE = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding", b"upgrade"})
 _EVAL_COUNT = re.compile(rb'"eval_count":\s*(\d+)')

@@ -214,7 +214,7 @@ def test_a_missing_key_file_is_warned_about_once_until_it_is_back(tmp_path, capl
     assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 2, "warned again after it came back and left"
 
 
-def test_anthropic_clients_send_their_key_as_x_api_key(double_url, tmp_path):
+def test_anthropic_clients_send_their_key_as_x_api_key(double, double_url, tmp_path):
     keys = tmp_path / "keys"
     keys.write_text("k1\n")
     body = {"model": TEXT, "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
@@ -222,6 +222,7 @@ def test_anthropic_clients_send_their_key_as_x_api_key(double_url, tmp_path):
         ok = httpx.post(router.url + "/v1/messages", json=body, headers={"x-api-key": "k1"}, timeout=10)
         bad = httpx.post(router.url + "/v1/messages", json=body, headers={"x-api-key": "nope"}, timeout=10)
     assert ok.status_code == 200 and ok.json()["type"] == "message"
+    assert not [r for r in double.requests if "x-api-key" in r.headers], "the key is the router's, not Ollama's"
     assert bad.status_code == 401 and bad.json()["error"]["type"] == "authentication_error"
 
 
