@@ -19,7 +19,7 @@ from cli_helpers import CLI, LINT_GOOD, REPO, alive, children_of, cli, make_cata
 from catalog_gen.lint import scratch
 from catalog_gen.render import write
 
-LEAVES = 40  # with CATALOG_GEN_JOBS=2, rendered by two forked workers
+LEAVES = 30  # with CATALOG_GEN_JOBS=2, rendered by two forked workers
 
 
 def _env(**extra) -> dict:
