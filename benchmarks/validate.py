@@ -56,7 +56,7 @@ ENV_DEFAULTS = {
     "prod": "container:\n  replicas: 2\ncache:\n  mode: pvc\nownership:\n  lifecycle: production\n"
             "ingress:\n  tls:\n    issuer: letsencrypt-prod\n",
 }
-TEAM_DEFAULTS = "ownership:\n  system: {team}\ningress:\n  gatewayClassName: cilium\n"
+TEAM_DEFAULTS = "ownership:\n  system: {team}\ningress:\n  gatewayClassName: cilium\n  controller: cilium\n"
 
 
 def clean_leaf(rng: random.Random, env: str, team: str, number: int, minimal: bool = False) -> str:
