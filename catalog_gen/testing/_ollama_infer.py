@@ -126,9 +126,15 @@ async def prepare(double: OllamaDouble, body: dict, *, chat: bool) -> Completion
     if empty and keep_alive == 0:
         double.unload(model)
         return _immediate(name, chat, "unload")
+    if "image" in model.capabilities and not chat:
+        raise ApiError(400, "image generation models are not currently supported")
     if "completion" not in model.capabilities:
         raise ApiError(400, f'"{name}" does not support {"chat" if chat else "generate"}')
     think = _think_of(body, model, name)
+    images = list(body.get("images") or []) if not chat else \
+        [i for m in (body.get("messages") or []) if isinstance(m, dict) for i in (m.get("images") or [])]
+    if model.family == "mllama" and len(images) > 1:
+        raise ApiError(400, "this model only supports one image while more than one image requested")
     top = body.get("top_logprobs")
     if isinstance(top, int) and not isinstance(top, bool) and not 0 <= top <= 20:
         raise ApiError(400, "top_logprobs must be between 0 and 20")

@@ -368,3 +368,20 @@ def test_legacy_completion_stream_with_usage_zeroes_every_chunk_then_sends_the_r
     assert all(c["usage"] == {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0} for c in chunks[:-1])
     assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
     assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] > 0
+
+
+def test_image_rules_ollama_checks_itself():
+    """Ollama does not check images against vision support (the runner answers); it refuses only these two cases."""
+    double = OllamaDouble([DoubleModel("llama3.2-vision:11b", family="mllama", capabilities=("completion", "vision")),
+                           DoubleModel("x/flux:latest", capabilities=("image",)), DoubleModel(TEXT)])
+    with serve_double(double) as url, httpx.Client(base_url=url, timeout=10) as c:
+        two = c.post("/api/chat", json={"model": "llama3.2-vision:11b", "stream": False,
+                                        "messages": [{"role": "user", "content": "hi", "images": ["aGk=", "aGk="]}]})
+        one = c.post("/api/chat", json={"model": "llama3.2-vision:11b", "stream": False,
+                                        "messages": [{"role": "user", "content": "hi", "images": ["aGk="]}]})
+        gen = c.post("/api/generate", json={"model": "x/flux", "prompt": "a cat"})
+        unchecked = c.post("/api/generate", json={"model": TEXT, "prompt": "hi", "images": ["aGk="], "stream": False})
+    assert (two.status_code, two.json()["error"]) == (400, "this model only supports one image while more than one image requested")
+    assert one.status_code == 200
+    assert (gen.status_code, gen.json()["error"]) == (400, "image generation models are not currently supported")
+    assert unchecked.status_code == 200
