@@ -34,6 +34,16 @@ LONGEST = {  # every name at its longest: the derived object names must still fi
     "ingress": {"enabled": True, "host": "x" * 63 + ".example.com", "tls": {"enabled": True, "issuer": "i" * 63}},
     "container": {"nodeSelector": {"example.com/" + "k" * 63: "v" * 63}},
 }
+EVERYTHING_ON = {  # GitOps, TLS on a created Gateway, a shared cache, autoscaling, monitoring in its own namespace
+    "workloadType": "OLLAMA_INFERENCE_LOAD", "serviceName": "full", "serviceCatalog": "ml", "namespace": "ml",
+    "environment": "prod", "models": [{"name": "llama3.2:3b", "digest": "a" * 64}, {"name": "nomic-embed-text:v1.5", "kind": "embedding"}],
+    "gpu": {"count": 2, "product": "NVIDIA-L4"}, "ollama": {"processes": 2}, "cache": {"mode": "shared", "size": "20Gi"},
+    "ingress": {"enabled": True, "host": "full.example.com", "tls": {"enabled": True, "issuer": "letsencrypt"}},
+    "autoscaling": {"enabled": True, "minReplicas": 2, "maxReplicas": 4},
+    "monitoring": {"dashboardNamespace": "grafana", "labels": {"release": "kube-prometheus-stack"}},
+    "gitops": {"repoURL": "https://github.com/example/catalog.git",
+               "argocd": {"destination": {"server": "https://prod.k8s.example.com:6443"}}},
+}
 SERVICE_NAME_WITH_A_DIGIT_FIRST = {"workloadType": "OLLAMA_INFERENCE_LOAD", "serviceName": "9svc", "serviceCatalog": "ml",
                                    "namespace": "ml", "environment": "dev", "model": "llama3.2:1b"}
 
@@ -85,6 +95,7 @@ COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, Health
 @settings(max_examples=25, **COMMON)
 @given(leaves())
 @example(LONGEST)
+@example(EVERYTHING_ON)
 def test_a_leaf_that_validates_renders_and_lints_clean(leaf):
     check_leaf(leaf)
 
@@ -108,4 +119,5 @@ def test_many_leaves_that_validate_render_and_lint_clean(leaf):
 def test_the_examples_exercise_both_outcomes():
     """The guard can fail: the longest leaf renders and lints; a Service name lint would refuse is refused by validate."""
     assert check_leaf(LONGEST) == "ok"
+    assert check_leaf(EVERYTHING_ON) == "ok"
     assert check_leaf(SERVICE_NAME_WITH_A_DIGIT_FIRST) == "refused"
