@@ -32,6 +32,8 @@ MANAGED_ENV = {
     "OLLAMA_KEEP_ALIVE": "set `ollama.keepAlive` instead",
     "OLLAMA_FLASH_ATTENTION": "set `ollama.flashAttention` instead",
     "OLLAMA_NOPRUNE": "the chart sets it for shared caches",
+    "OLLAMA_NO_CLOUD": "the chart sets it: cloud models would be proxied to ollama.com with the pod's key",
+    "NVIDIA_VISIBLE_DEVICES": "the device plugin sets it for containers with GPUs; the chart sets `void` for the others",
     "HOME": "the chart points it at a writable volume",
 }
 _DEFAULTS: dict[tuple, object] = {}  # (schema $id, path) -> schema default

@@ -281,3 +281,10 @@ def test_per_replica_claims_keep_their_size_across_nearby_models(tmp_path, model
     assert size in {8 * 2**30, 16 * 2**30}
     gib = size / 2**30
     assert gib >= 8 and (int(gib) & (int(gib) - 1)) == 0
+
+
+def test_ollama_never_proxies_cloud_models(tmp_path):
+    """Ollama proxies `:cloud` models to ollama.com with the pod's key unless OLLAMA_NO_CLOUD is set (ollama-api.md)."""
+    chart = render(tmp_path)
+    for ollama in chart.ollama_containers():
+        assert env_of(ollama)["OLLAMA_NO_CLOUD"] == "1"

@@ -292,7 +292,7 @@ def test_created_gateway_terminates_tls_with_a_cert_manager_certificate(zoo):
     assert certificate["spec"]["issuerRef"] == {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "letsencrypt-prod"}
     assert https["tls"]["mode"] == "Terminate"
     assert https["tls"]["certificateRefs"] == [{"group": "", "kind": "Secret", "name": certificate["spec"]["secretName"]}]
-    route = chart.one("HTTPRoute")
+    route = chart.one("HTTPRoute", gateway["metadata"]["name"])  # the other one redirects plain HTTP
     (parent,) = route["spec"]["parentRefs"]
     assert parent["name"] == gateway["metadata"]["name"] and parent["sectionName"] == https["name"]
     assert "namespace" not in parent  # the Gateway lives with the route
@@ -316,8 +316,9 @@ def test_plain_ingress_option(zoo):
     (rule,) = ingress["spec"]["rules"]
     assert rule["host"] == "ingress.example.com"
     service = chart.one("Service")
+    # `/` is the API: its prefixes, and `/` itself exactly (never /metrics or /readyz)
+    assert {(p["path"], p["pathType"]) for p in rule["http"]["paths"]} == {("/api", "Prefix"), ("/v1", "Prefix"), ("/", "Exact")}
     for path in rule["http"]["paths"]:
-        assert path["pathType"] == "Prefix"
         assert path["backend"]["service"]["name"] == service["metadata"]["name"]
         assert path["backend"]["service"]["port"] in ({"name": service["spec"]["ports"][0]["name"]},
                                                       {"number": service["spec"]["ports"][0]["port"]})

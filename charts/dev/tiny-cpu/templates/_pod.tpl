@@ -127,6 +127,9 @@ spec:
           value: {{ ternary "1" "0" $.Values.ollama.flashAttention | quote }}
         - name: OLLAMA_MAX_LOADED_MODELS
           value: {{ $.Values.ollama.maxLoadedModels | quote }}
+        # No egress to ollama.com: cloud models would be proxied there with the pod's key.
+        - name: OLLAMA_NO_CLOUD
+          value: "1"
         {{- if eq $.Values.cache.mode "shared" }}
         - name: OLLAMA_NOPRUNE
           value: "1"
