@@ -406,10 +406,11 @@ class Ingress(Strict):
     )
     controller: GatewayController = Field(
         default="auto",
-        description="The gateway or ingress controller that carries the traffic: it decides where the NetworkPolicy admits "
-        "traffic from (its data plane's namespace). `auto` reads it from `gatewayClassName` / `ingressClassName` when "
-        "that names a known implementation. `cilium`: Cilium's proxy traffic has no namespace a NetworkPolicy can name, so "
-        "the service port stays open to the cluster (validate warns). `other`: set `allowFromNamespaces`.",
+        description="The gateway or ingress controller that carries the traffic: the NetworkPolicy admits its data plane "
+        "where that implementation runs it. `auto` reads it from `gatewayClassName` / `ingressClassName` (cilium, eg, "
+        "istio, nginx, kgateway, traefik); an unknown class admits the proxies of every known implementation but Cilium's. "
+        "`cilium`: its traffic carries an identity no NetworkPolicy can select, so the service port stays open to the "
+        "cluster (validate warns when that was only read from the class name). `other`: set `allowFromNamespaces`.",
     )
     allow_from_namespaces: list[Annotated[str, Field(pattern=patterns.DNS_LABEL)]] = Field(
         default_factory=list,
