@@ -14,6 +14,7 @@ _SUFFIX = {
     "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30, "Ti": Decimal(2) ** 40, "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60,
 }
 _QUANTITY = re.compile(patterns.QUANTITY)
+MAX_EXPONENT = 30  # decimal digits before the suffix: beyond any resource, and far from Decimal's overflow
 _SPLIT = re.compile(r"^([+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$")
 
 
@@ -36,7 +37,10 @@ def parse_quantity(value) -> Decimal:
         raise ValueError(f"{value!r} is not a quantity")
     number, suffix = match.group(1), match.group(2) or ""
     try:
-        return Decimal(number) * _SUFFIX[suffix]
+        amount = Decimal(number)
+        if amount and amount.adjusted() > MAX_EXPONENT:  # `.9E+891613094296`: no resource is that large
+            raise ValueError(f"{value!r} is too large to be a quantity")
+        return amount * _SUFFIX[suffix]
     except (InvalidOperation, KeyError) as exc:
         raise ValueError(f"{value!r} is not a quantity") from exc
 

@@ -226,7 +226,12 @@ def _quantity_checks(v: LeafView):
         for pointer, value in _walk(v.doc.data, spec.path, ""):
             if value is None:
                 continue
-            amount = parse_quantity(value)
+            try:
+                amount = parse_quantity(value)
+            except ValueError as exc:  # the schema accepts the form; the number is beyond any resource
+                yield v.finding(pointer, "leaf.quantity", f"`{pointer[1:].replace('/', '.')}`: {exc}",
+                                f"write a size from {spec.words(spec.low)} to {spec.words(spec.high)}, e.g. `{_example(spec)}`")
+                continue
             if spec.low <= amount <= spec.high:
                 continue
             dotted = pointer[1:].replace("/", ".")
@@ -487,7 +492,8 @@ def _sizing_problems(v: LeafView) -> list:
     """The planner's problems with this leaf, computed once per leaf for every sizing rule."""
     if v.sizing is None:
         v.sizing = []
-        if v.has("model") != v.has("models") and not v.partial:  # otherwise leaf.model-form says what is wrong
+        # sizing reads every quantity: with one out of its range (leaf.quantity says so) it would size nonsense
+        if v.has("model") != v.has("models") and not v.partial and not _quantity_findings(v):  # otherwise leaf.model-form says what is wrong
             from catalog_gen.catalog.model import OllamaInferenceLoad
             from catalog_gen.plan.sizing import service_problems
 

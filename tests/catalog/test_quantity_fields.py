@@ -40,3 +40,13 @@ def test_a_zero_kibibyte_cache_is_a_finding_not_an_internal_error(validate_in, t
     (tmp_path / "leaf.yaml").write_text("workloadType: OLLAMA_INFERENCE_LOAD\nserviceName: a0\nserviceCatalog: ml\nnamespace: ml\n"
                                         "environment: dev\nmodel: mistral:7b\ncache:\n  size: .0Ki\n")
     assert [f.code for f in validate_in(tmp_path).findings] == ["leaf.quantity"]  # sizing says no more about it
+
+
+@pytest.mark.parametrize("size, message", [(".9538338E+891613094296", "too large to be a quantity"),
+                                           ("1e40", "too large to be a quantity"), ("1e20", "it must be at most 1 PiB")])
+def test_an_astronomical_quantity_is_a_finding_not_an_overflow(validate_in, tmp_path, size, message):
+    """Found by the slow property run: Decimal overflowed on an exponent the quantity pattern allows."""
+    (tmp_path / "leaf.yaml").write_text("workloadType: OLLAMA_INFERENCE_LOAD\nserviceName: a0\nserviceCatalog: ml\nnamespace: ml\n"
+                                        f"environment: dev\nmodel: mistral:7b\ncache:\n  size: '{size}'\n")
+    [finding] = validate_in(tmp_path).findings
+    assert finding.code == "leaf.quantity" and message in finding.message
