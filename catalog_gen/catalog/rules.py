@@ -201,6 +201,8 @@ def _resources(v: LeafView):
     limits = resources.get("limits") or {}
     for name in ("cpu", "memory", "ephemeral-storage"):
         if name in requests and name in limits and requests[name] is not None and limits[name] is not None:
+            if _quantity_or_none(requests[name]) is None or _quantity_or_none(limits[name]) is None:
+                continue  # beyond any resource: leaf.quantity says so
             if parse_quantity(requests[name]) > parse_quantity(limits[name]):
                 yield v.finding(f"/container/resources/requests/{name}", "leaf.resources",
                                 f"`{name}` request {requests[name]} is above its limit {limits[name]}",
@@ -343,6 +345,13 @@ def _duration(v: LeafView):
                 dotted = pointer[1:].replace("/", ".")
                 yield v.finding(pointer, "leaf.duration", f"`{dotted}: {value}` is longer than a year",
                                 "write a duration of at most a year, e.g. 30s, 10m or 24h")
+
+
+def _quantity_or_none(value):
+    try:
+        return parse_quantity(value)
+    except ValueError:
+        return None
 
 
 @rule("leaf.namespace", "Services do not go into Kubernetes' own namespaces.")

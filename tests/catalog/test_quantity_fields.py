@@ -50,3 +50,10 @@ def test_an_astronomical_quantity_is_a_finding_not_an_overflow(validate_in, tmp_
                                         f"environment: dev\nmodel: mistral:7b\ncache:\n  size: '{size}'\n")
     [finding] = validate_in(tmp_path).findings
     assert finding.code == "leaf.quantity" and message in finding.message
+
+
+def test_an_astronomical_request_next_to_a_limit_is_one_finding(validate_in, tmp_path):
+    (tmp_path / "leaf.yaml").write_text("workloadType: OLLAMA_INFERENCE_LOAD\nserviceName: a0\nserviceCatalog: ml\nnamespace: ml\n"
+                                        "environment: dev\nmodel: mistral:7b\ncontainer:\n  resources:\n    requests:\n"
+                                        "      cpu: '1e99'\n    limits:\n      cpu: '2'\n")
+    assert [f.code for f in validate_in(tmp_path).findings] == ["leaf.quantity"]
