@@ -21,6 +21,23 @@ Times, as users run them:
 
 Prints a Markdown table. Target: 1000 charts in at most 8 s wall on the
 project's 2-core machine (other sessions share it: compare CPU time too).
+
+    .venv/bin/python benchmarks/lint.py --generated [--charts 1000] [--runs 3] [--kv-charts 50]
+
+With --generated: the generator's own charts instead. A catalog of N copies of
+the seed leaf (catalog/dev/ollama-phi.yaml, each under its own name and host)
+with autoscaling on (router and monitoring are on by default), rendered with
+`catalog-gen render` into a folder in /dev/shm, then, side by side in one run:
+- cold: `catalog-gen lint --no-cache` of every chart (median of --runs);
+- the first cached run (lints every chart and fills the cache; one run);
+- one change: a leaf edited and re-rendered (not timed), then `catalog-gen
+  lint` with the cache (median of --runs, a different edit each run);
+- `catalog-gen ci` after one change the same way (validate, render --check,
+  lint with the cache);
+- `kubernetes-validate --strict` on the default-values objects of a sample of
+  the charts (--kv-charts), scaled to all of them.
+It checks that the cached and the uncached lint reports are identical.
+Targets: cold at most 12 s, one change at most 2 s (lint) and 3 s (ci).
 """
 
 from __future__ import annotations
@@ -80,14 +97,124 @@ def render_for_kubernetes_validate(charts: list[Path], out: Path) -> tuple[list[
     return files, objects
 
 
-def timed(command: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
+def timed(command: list[str], cwd: Path | None = None) -> tuple[float, float, subprocess.CompletedProcess]:
     """(wall seconds, CPU seconds of the command and its children, result)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True, text=True)
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), proc
+
+
+SEED_LEAF = ROOT / "catalog" / "dev" / "ollama-phi.yaml"
+AUTOSCALING = "autoscaling:\n  enabled: true\n  minReplicas: 1\n  maxReplicas: 4\n  targetQueueDepth: 4\n"
+
+
+def write_generated_catalog(root: Path, count: int) -> Path:
+    """N copies of the seed leaf with autoscaling on, each with its own name and host, under the repo's defaults."""
+    seed = SEED_LEAF.read_text()
+    for needed in ("serviceName: ollama-phi\n", "host: text.hypermedia.au\n"):
+        if needed not in seed:
+            raise SystemExit(f"{SEED_LEAF} no longer has {needed.strip()!r}: update benchmarks/lint.py")
+    catalog = root / "catalog"
+    (catalog / "dev").mkdir(parents=True)
+    shutil.copy(ROOT / "catalog" / "_defaults.yaml", catalog / "_defaults.yaml")
+    for i in range(count):
+        name = f"svc-{i:04d}"
+        text = seed.replace("serviceName: ollama-phi\n", f"serviceName: {name}\n")
+        text = text.replace("host: text.hypermedia.au\n", f"host: {name}.example.com\n") + AUTOSCALING
+        (catalog / "dev" / f"{name}.yaml").write_text(text)
+    return catalog
+
+
+def change_one_leaf(catalog: Path, step: int) -> None:
+    """Edit one leaf (its maxReplicas), differently each time."""
+    leaf = catalog / "dev" / "svc-0000.yaml"
+    text = leaf.read_text()
+    start = text.index("  maxReplicas: ")
+    end = text.index("\n", start)
+    leaf.write_text(f"{text[:start]}  maxReplicas: {5 + step}{text[end:]}")
+
+
+def run_checked(command: list[str], cwd: Path, expect: int = 0) -> tuple[float, float]:
+    wall, cpu, proc = timed(command, cwd)
+    if proc.returncode != expect:
+        print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"{' '.join(command[:2])} exited {proc.returncode}, expected {expect}")
+    return wall, cpu
+
+
+def generated(args: argparse.Namespace) -> int:
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    cli = str(BIN / "catalog-gen")
+    with tempfile.TemporaryDirectory(prefix="bench-lint-generated-", dir=shm) as tmp:
+        root = Path(tmp)
+        catalog = write_generated_catalog(root, args.charts)
+        cache_dir = root / "lint-cache"
+        crds = ["--crds", str(CRDS.resolve())]
+        render = [cli, "render", "catalog", "--out", "charts", "--quiet"]
+        render_s, _ = run_checked(render, root)
+        charts = sorted(p.parent for p in (root / "charts").glob("*/svc-*/Chart.yaml"))
+        if len(charts) != args.charts:
+            raise SystemExit(f"rendered {len(charts)} charts, expected {args.charts}")
+        objects_per_chart = None
+        load = os.getloadavg()[0]
+        lint = [cli, "lint", "charts", *crds, "--quiet", "--format", "json"]
+        if args.jobs:
+            lint += ["--jobs", str(args.jobs)]
+        cached = [*lint, "--cache-dir", str(cache_dir)]
+
+        fill_s, fill_cpu = run_checked([*cached, "--output", "fill.json"], root)
+        one, one_cpu, ci, ci_cpu = [], [], [], []
+        for step in range(args.runs):
+            change_one_leaf(catalog, step)
+            run_checked(render, root)
+            wall, cpu = run_checked([*cached, "--output", "warm.json"], root)
+            one.append(wall)
+            one_cpu.append(cpu)
+        for step in range(args.runs):
+            change_one_leaf(catalog, args.runs + step)
+            run_checked(render, root)
+            wall, cpu = run_checked([cli, "ci", "catalog", "--charts", "charts", *crds, "--quiet", "--format", "json",
+                                     "--output", "ci.json", "--cache-dir", str(cache_dir)], root)
+            ci.append(wall)
+            ci_cpu.append(cpu)
+        run_checked([*cached, "--output", "warm.json"], root)  # the same charts the cold runs see
+        cold, cold_cpu = [], []
+        for _ in range(args.runs):
+            wall, cpu = run_checked([*lint, "--no-cache", "--output", "cold.json"], root)
+            cold.append(wall)
+            cold_cpu.append(cpu)
+        if (root / "cold.json").read_text() != (root / "warm.json").read_text():
+            raise SystemExit("the cached and the uncached lint reports differ")
+
+        sample = charts[: args.kv_charts or 50]
+        files, objects = render_for_kubernetes_validate(sample, root / "rendered")
+        objects_per_chart = objects / len(sample)
+        kv_cmd = [str(BIN / "kubernetes-validate"), "--strict", "-k", "1.31", "--quiet", "--no-warn", *map(str, files)]
+        kv_raw, kv_cpu_raw, proc = timed(kv_cmd)
+        if proc.returncode != 0:
+            print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
+            raise SystemExit(f"kubernetes-validate exited {proc.returncode}")
+        kv_s, kv_cpu = kv_raw * len(charts) / len(sample), kv_cpu_raw * len(charts) / len(sample)
+
+    n, med = len(charts), statistics.median
+    print(f"{n} generated charts (seed leaf, router, monitoring and autoscaling on; {objects_per_chart:.0f} objects each "
+          f"with default values), in /dev/shm; {os.cpu_count()} CPUs, load {load:.2f} at start; render {render_s:.1f} s (not counted)")
+    print(f"cold runs {', '.join(f'{t:.2f}' for t in cold)} s; one-change lint runs {', '.join(f'{t:.2f}' for t in one)} s; "
+          f"one-change ci runs {', '.join(f'{t:.2f}' for t in ci)} s\n")
+    print("| Run | What | Wall median (best) s | CPU s (median) | Target | Ratio to kubernetes-validate (wall) |")
+    print("|---|---|---|---|---|---|")
+    print(f"| `catalog-gen lint --no-cache` | cold, every chart | {med(cold):.2f} ({min(cold):.2f}) | {med(cold_cpu):.2f} | 12 s | "
+          f"{kv_s / med(cold):.1f}x faster |")
+    print(f"| `catalog-gen lint` | first run with an empty cache (fills it) | {fill_s:.2f} | {fill_cpu:.2f} | | |")
+    print(f"| `catalog-gen lint` | one leaf changed and re-rendered | {med(one):.2f} ({min(one):.2f}) | {med(one_cpu):.2f} | 2 s | |")
+    print(f"| `catalog-gen ci` | validate, render --check, lint; one leaf changed | {med(ci):.2f} ({min(ci):.2f}) | {med(ci_cpu):.2f} | 3 s | |")
+    print(f"| `kubernetes-validate --strict` | default-values objects, built-in kinds, first error | {kv_s:.2f} | {kv_cpu:.2f} | | "
+          f"1x (measured on {len(sample)} charts, scaled) |")
+    print("\nThe cached and uncached lint reports were identical.")
+    return 0
 
 
 def main() -> int:
@@ -95,9 +222,12 @@ def main() -> int:
     parser.add_argument("--charts", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3, help="catalog-gen lint runs (median reported)")
     parser.add_argument("--all-objects", action="store_true", help="keep all 15 objects of the fixture (default: 10)")
-    parser.add_argument("--kv-charts", type=int, default=0, help="charts for kubernetes-validate (default: all)")
+    parser.add_argument("--kv-charts", type=int, default=0, help="charts for kubernetes-validate (default: all; --generated: 50)")
     parser.add_argument("--jobs", type=int, default=0, help="catalog-gen lint --jobs (default: its own default)")
+    parser.add_argument("--generated", action="store_true", help="the generator's own charts, cold and after one change")
     args = parser.parse_args()
+    if args.generated:
+        return generated(args)
 
     with tempfile.TemporaryDirectory(prefix="bench-lint-") as tmp:
         root = Path(tmp)
@@ -106,7 +236,8 @@ def main() -> int:
         per_chart = objects / len(charts)
         load = os.getloadavg()[0]
 
-        lint_cmd = [str(BIN / "catalog-gen"), "lint", str(root / "charts"), "--crds", str(CRDS), "--format", "json", "--output", str(root / "lint.json")]
+        lint_cmd = [str(BIN / "catalog-gen"), "lint", str(root / "charts"), "--crds", str(CRDS), "--format", "json", "--output", str(root / "lint.json"),
+                    "--no-cache"]
         if args.jobs:
             lint_cmd += ["--jobs", str(args.jobs)]
         lint_times, lint_cpus = [], []

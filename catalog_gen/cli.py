@@ -184,6 +184,7 @@ def _add_ci_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kube-version", default="1.31", help="Kubernetes version to validate against (default: 1.31)")
     p.add_argument("--crds", action="append", default=[], metavar="DIR", help="CRD folder for custom resources (repeatable)")
     p.add_argument("--require-schemas", action="store_true", help="a kind with no schema is an error")
+    _add_lint_cache_args(p)
     p.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
     p.add_argument("--output", "-o", help="write the report to this file instead of stdout")
     _add_lock_timeout(p)
@@ -226,7 +227,8 @@ def _run_ci(args: argparse.Namespace) -> int:
         if charts.is_dir():
             try:
                 linted = lint_charts([charts], kube_version=args.kube_version, crd_dirs=[Path(d) for d in args.crds],
-                                     require_schemas=args.require_schemas, progress=progress)
+                                     require_schemas=args.require_schemas, progress=progress,
+                                     cache=not args.no_cache, cache_dir=args.cache_dir)
                 findings.extend(linted.findings)
                 files += linted.charts_checked
             except CatalogGenError as err:
@@ -260,9 +262,18 @@ def _add_lint_args(p: argparse.ArgumentParser) -> None:
         help="an object whose kind has no schema (CRD not given) is an error, not a warning",
     )
     p.add_argument("--jobs", "-j", type=int, metavar="N", help="processes to lint with (default: CPU count, at most 4)")
+    _add_lint_cache_args(p)
     p.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
     p.add_argument("--output", "-o", help="write the report to this file instead of stdout")
     _add_quiet(p)
+
+
+def _add_lint_cache_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-cache", action="store_true",
+                   help="lint every chart, even those unchanged since a run stored their findings")
+    p.add_argument("--cache-dir", type=Path, metavar="DIR",
+                   help="lint cache folder (default: $CATALOG_GEN_CACHE_DIR, else $XDG_CACHE_HOME/catalog-gen/lint, "
+                        "else ~/.cache/catalog-gen/lint)")
 
 
 def _run_lint(args: argparse.Namespace) -> int:
@@ -276,6 +287,8 @@ def _run_lint(args: argparse.Namespace) -> int:
             require_schemas=args.require_schemas,
             jobs=args.jobs,
             progress=progress,
+            cache=not args.no_cache,
+            cache_dir=args.cache_dir,
         )
     return _report(result.findings, args.format, "lint", result.charts_checked, args.output, checked="chart")
 

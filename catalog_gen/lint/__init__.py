@@ -2,7 +2,8 @@
 
 Public API::
 
-    lint_charts(chart_dirs, *, kube_version="1.31", crd_dirs=(), require_schemas=False) -> LintResult
+    lint_charts(chart_dirs, *, kube_version="1.31", crd_dirs=(), require_schemas=False,
+                cache=True, cache_dir=None) -> LintResult
     find_charts(paths) -> list[Path]
     policies.CHECKS  (the registry of every check)
 
@@ -10,7 +11,7 @@ Stages (one module each): ``helm`` (lint + render per values scenario),
 ``manifests`` (parse with positions), ``schemas`` (+ ``kube_schemas``,
 ``crds``, ``apis``), ``semantic``, ``security`` (kube-linter's set),
 ``platform`` (our rules), ``suppress`` (annotations), ``locate`` (lines),
-``engine`` (one chart, issues -> findings).
+``engine`` (one chart, issues -> findings), ``cache`` (unchanged charts are not linted again).
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ def lint_charts(
     require_schemas: bool = False,
     jobs: int | None = None,
     progress: "Progress | None" = None,
+    cache: bool = True,
+    cache_dir: Path | None = None,
 ) -> LintResult:
     """Lint every chart under ``chart_dirs``; findings are sorted, and nothing is printed.
 
@@ -91,26 +94,43 @@ def lint_charts(
     and would serialize on the GIL. ``progress`` hears about each chart done.
     The scratch folder (helm lint's shadow copies) is removed on every exit;
     the next run removes what a killed run left (``scratch.py``).
+    With ``cache`` (the default), a chart whose inputs are unchanged since a
+    run stored its findings is not linted again (``cache.py``; ``cache_dir``,
+    default ``cache.default_dir()``); the findings are the same either way.
     """
     from catalog_gen.lint import parallel
+    from catalog_gen.lint.cache import LintCache
     from catalog_gen.lint.crds import CrdStore
     from catalog_gen.lint.kube_schemas import normalize_version
 
     version = normalize_version(kube_version)
     charts = find_charts([Path(p) for p in chart_dirs])
     crd_paths = tuple(Path(d).resolve() for d in crd_dirs)
-    CrdStore.load(crd_paths)  # fail early on a bad --crds, in this process
+    crd_store = CrdStore.load(crd_paths)  # fail early on a bad --crds, in this process
     workers = max(1, jobs or min(4, os.cpu_count() or 1))
     done = parallel.counter(progress, len(charts))
-    with scratch_folder() as scratch:
-        job = parallel.Job(version, crd_paths, require_schemas, scratch)
-        if workers > 1 and len(charts) >= parallel.PARALLEL_MIN:
-            per_chart = parallel.run_in_processes(job, charts, workers, done)
-        else:
-            per_chart = []
-            for i, chart in enumerate(charts):
-                per_chart.append(parallel.lint_one(job, i, chart))
-                done(1)
+    stored = LintCache.open(cache_dir, kube_version=version, crd_files=crd_store.files,
+                            require_schemas=require_schemas) if cache else None
+    keys = [stored.key(chart) for chart in charts] if stored else [None] * len(charts)
+    per_chart = [stored.get(key) if stored and key else None for key in keys]
+    todo = [i for i, found in enumerate(per_chart) if found is None]
+    done(len(charts) - len(todo))
+    if todo:
+        with scratch_folder() as scratch:
+            job = parallel.Job(version, crd_paths, require_schemas, scratch)
+            if workers > 1 and len(todo) >= parallel.PARALLEL_MIN:
+                linted = parallel.run_in_processes(job, [charts[i] for i in todo], workers, done)
+            else:
+                linted = []
+                for n, i in enumerate(todo):
+                    linted.append(parallel.lint_one(job, n, charts[i]))
+                    done(1)
+        for i, chart_findings in zip(todo, linted):
+            per_chart[i] = chart_findings
+            if stored and keys[i]:
+                stored.put(keys[i], charts[i], chart_findings)
+    if stored:
+        stored.prune()
     findings = interrupted_renders([Path(p) for p in chart_dirs])
     findings += [f for chart_findings in per_chart for f in chart_findings]
     return LintResult(sorted(findings, key=Finding.sort_key), len(charts))
