@@ -389,3 +389,19 @@ def test_limits_match_what_lint_refuses():
     from catalog_gen.lint import chartfiles
 
     assert (cache.MAX_FILE_BYTES, cache.MAX_CHART_BYTES) == (chartfiles.MAX_FILE_BYTES, chartfiles.MAX_CHART_BYTES)
+
+
+def test_the_example_workflow_caches_the_folder_lint_uses(monkeypatch, tmp_path):
+    import yaml
+
+    workflow = yaml.safe_load((Path(catalog_gen.__file__).resolve().parents[1] / "docs/examples/github-actions.yaml").read_text())
+    steps = workflow["jobs"]["catalog"]["steps"]
+    [cached] = [i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("actions/cache@")]
+    first_ci = min(i for i, s in enumerate(steps) if "catalog-gen ci" in str(s.get("run", "")))
+    assert cached < first_ci
+    monkeypatch.delenv(cache.ENV_DIR)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    path = steps[cached]["with"]["path"]
+    assert Path(path.replace("~", str(tmp_path), 1)) == cache.default_dir()
+    assert "github.run_id" in steps[cached]["with"]["key"] and steps[cached]["with"]["restore-keys"]
