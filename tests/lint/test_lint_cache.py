@@ -396,12 +396,14 @@ def test_the_example_workflow_caches_the_folder_lint_uses(monkeypatch, tmp_path)
 
     workflow = yaml.safe_load((Path(catalog_gen.__file__).resolve().parents[1] / "docs/examples/github-actions.yaml").read_text())
     steps = workflow["jobs"]["catalog"]["steps"]
-    [cached] = [i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("actions/cache@")]
-    first_ci = min(i for i, s in enumerate(steps) if "catalog-gen ci" in str(s.get("run", "")))
-    assert cached < first_ci
+    [restore] = [i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("actions/cache/restore@")]
+    [save] = [i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("actions/cache/save@")]
+    runs_ci = [i for i, s in enumerate(steps) if "catalog-gen ci" in str(s.get("run", ""))]
+    assert restore < min(runs_ci) and save > max(runs_ci) and steps[save]["if"] == "always()"
     monkeypatch.delenv(cache.ENV_DIR)
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
-    path = steps[cached]["with"]["path"]
-    assert Path(path.replace("~", str(tmp_path), 1)) == cache.default_dir()
-    assert "github.run_id" in steps[cached]["with"]["key"] and steps[cached]["with"]["restore-keys"]
+    for step in (steps[restore], steps[save]):
+        assert Path(step["with"]["path"].replace("~", str(tmp_path), 1)) == cache.default_dir()
+        assert step["with"]["key"] == steps[restore]["with"]["key"] and "github.run_id" in step["with"]["key"]
+    assert steps[restore]["with"]["key"].startswith(steps[restore]["with"]["restore-keys"])
