@@ -172,6 +172,19 @@ def _image_tag(v: LeafView):
                             "pin a version such as 0.32.15")
 
 
+_LABEL_VALUE = re.compile(patterns.LABEL_VALUE)
+
+
+@rule("leaf.version-label", "`ollama.version` is also the chart's appVersion, written into the label "
+      "`app.kubernetes.io/version`: it is a valid label value (at most 63 characters, a letter or digit at each end).")
+def _version_label(v: LeafView):
+    version = v.get("ollama", "version")
+    if isinstance(version, str) and (len(version) > 63 or not _LABEL_VALUE.match(version)):
+        yield v.finding("/ollama/version", "leaf.version-label",
+                        f"`ollama.version: {version}` becomes the label app.kubernetes.io/version, and is not a valid label value",
+                        "use a release tag such as 0.33.0: at most 63 characters, starting and ending with a letter or digit")
+
+
 @rule("leaf.gpu", "GPU count, vendor and Ollama processes per pod agree (one process per GPU).")
 def _gpu(v: LeafView):
     count = v.get("gpu", "count")

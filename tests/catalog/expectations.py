@@ -125,6 +125,8 @@ EXPECTED = [
            message="with a part longer than 63"),
     Expect("duration_longer_than_a_year.yaml", "leaf.duration", 9, 17, "/router/queueTimeout", "at most a year",
            message="`router.queueTimeout: 99999999h` is longer than a year"),
+    Expect("ollama_version_not_a_label.yaml", "leaf.version-label", 9, 12, "/ollama/version", "0.33.0",
+           message="is not a valid label value"),
     Expect("ollama_version_latest.yaml", "leaf.image-tag", 9, 12, "/ollama/version", "pin a version"),
     Expect("gpu_processes_uneven.yaml", "leaf.gpu", 11, 14, "/ollama/processes", "one process per GPU", message="3 Ollama processes"),
     Expect("gpu_vendor_none_with_count.yaml", "leaf.gpu", 10, 11, "/gpu/vendor", "gpu.count: 0"),
