@@ -288,3 +288,12 @@ def test_ollama_never_proxies_cloud_models(tmp_path):
     chart = render(tmp_path)
     for ollama in chart.ollama_containers():
         assert env_of(ollama)["OLLAMA_NO_CLOUD"] == "1"
+
+
+@pytest.mark.parametrize("release", ["on", "no", "true", "null"])
+def test_object_names_stay_strings_whatever_the_release_is_called(tmp_path, release):
+    """Names are quoted: YAML 1.1 (what Helm and the API server read) turns a bare `on` or `no` into a boolean."""
+    out = h.render_leaves(tmp_path, [h.leaf(serviceName="plain")])
+    objects = h.helm_render(out / "dev" / "plain", {"fullnameOverride": release}, name=release)
+    names = [(o["kind"], o["metadata"]["name"]) for o in objects]
+    assert names and all(isinstance(name, str) for _, name in names), names

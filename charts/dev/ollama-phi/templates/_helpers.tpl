@@ -1,7 +1,7 @@
 {{/*
 Names. Every object is named after the release; the leaf keeps serviceName at
 most 40 characters so "<name>-loader-<hash>" and friends stay within 63.
-Usage: {{ include "catalog-gen.fullname" . }}
+Usage: {{ include "catalog-gen.fullname" . | quote }}
 */}}
 {{- define "catalog-gen.fullname" -}}
 {{- .Values.fullnameOverride | default .Release.Name | trunc 40 | trimSuffix "-" -}}
