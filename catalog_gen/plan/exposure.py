@@ -58,7 +58,6 @@ def add_ingress(ctx: PlanContext) -> None:
                        "and a Gateway made per service is not among them")
 
 
-INTERNAL_PATHS = ("/metrics", "/readyz", "/livez")
 API_PREFIXES = ("/api", "/v1")
 
 
