@@ -267,9 +267,12 @@ def test_default_ollama_image_is_a_published_release(tmp_path):
 
 
 def test_cache_size_default_holds_the_models(tmp_path):
-    chart = render(tmp_path, {"cache": {"mode": "pvc"}})
+    changes = {"cache": {"mode": "pvc"}}
+    chart = render(tmp_path, changes)
     (template,) = chart.deployment["spec"]["volumeClaimTemplates"]
-    assert parse_quantity(template["spec"]["resources"]["requests"]["storage"]) > 0
+    sizing = chart_plan(changes).sizing
+    claim = parse_quantity(template["spec"]["resources"]["requests"]["storage"])
+    assert claim >= parse_quantity(sizing.cache_size) >= sizing.models_disk_bytes
 
 
 @pytest.mark.parametrize("model", ["qwen2.5:0.5b", "llama3.2:3b", "qwen2.5:7b", "llama3.1:8b"])
