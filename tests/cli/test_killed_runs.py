@@ -26,11 +26,11 @@ def _env(**extra) -> dict:
     return {**os.environ, "PYTHONPATH": str(REPO), **extra}
 
 
-def _kill_after(command: list[str], cwd: Path, delay: float, env: dict, ready=lambda: True) -> tuple[set[int], int]:
-    """Start a run, wait until `ready()` (at most 60 s) and `delay` more, note its descendants, SIGKILL it."""
+def _kill_after(command: list[str], cwd: Path, delay: float, env: dict, ready=lambda proc: True) -> tuple[set[int], int]:
+    """Start a run, wait until `ready(proc)` (at most 60 s) and `delay` more, note its descendants, SIGKILL it."""
     proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while not ready() and proc.poll() is None and time.monotonic() < deadline:
+    while not ready(proc) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
     time.sleep(delay)
     kids = children_of(proc.pid)
@@ -78,8 +78,13 @@ def test_sigkill_of_render_at_random_moments(tmp_path):
         before = whole_charts(charts)
         _change_every_leaf(tmp_path / "catalog", f"ml-inference-{attempt}")  # every chart changes: real work is killed
         delay = rng.uniform(0.0, 0.5)
-        kids, code = _kill_after([*CLI, "render", "catalog"], tmp_path, delay, _env(CATALOG_GEN_JOBS="2"),
-                                 ready=lambda: bool(write.leftover_staging(charts)))
+        # the first kill lands while the forked workers run (on a fast machine they may be done before the
+        # staging folder appears); the others once the staging folder exists, at a random moment of the swap
+        if attempt == 0:
+            delay, ready = 0.0, lambda proc: bool(children_of(proc.pid))
+        else:
+            ready = lambda proc: bool(write.leftover_staging(charts))  # noqa: E731
+        kids, code = _kill_after([*CLI, "render", "catalog"], tmp_path, delay, _env(CATALOG_GEN_JOBS="2"), ready=ready)
         assert code in (-signal.SIGKILL, 0)
         worker_pids |= kids
         assert _wait_gone(kids) == set(), f"processes left behind after SIGKILL (attempt {attempt}, delay {delay:.2f})"
