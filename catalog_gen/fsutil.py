@@ -108,21 +108,27 @@ def read_regular(path: str | os.PathLike, limit: int, *, root: str | os.PathLike
         if not stat.S_ISREG(info.st_mode) or (info.st_dev, info.st_ino) != (before.st_dev, before.st_ino):
             raise Refused("io.special-file", f"is {file_kind(info.st_mode)}, not a regular file; it is not read",
                           "replace it with a regular file (or remove it)")
-        chunks, size = [], 0
-        while size <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
+        data = _read_at_most(fd, limit)
     except OSError as exc:
         raise Refused("io.read", f"cannot read the file: {exc.strerror}", "check the path and its permissions") from exc
     finally:
         os.close(fd)
-    if size > limit:
+    if data is None:
         raise Refused("io.too-large", f"the file is larger than the {limit} bytes allowed",
                       "split the file or remove generated content")
-    return b"".join(chunks)
+    return data
+
+
+def _read_at_most(fd: int, limit: int) -> bytes | None:
+    """What the open file holds, or None when it holds more than ``limit`` bytes (reads at most limit+1)."""
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks) if size <= limit else None
 
 
 def read_plain(path: str, limit: int) -> bytes | None:
@@ -135,14 +141,7 @@ def read_plain(path: str, limit: int) -> bytes | None:
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
-        chunks, size = [], 0
-        while size <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks) if size <= limit else None
+        return _read_at_most(fd, limit)
     except OSError:
         return None
     finally:
