@@ -13,7 +13,7 @@ from pathlib import Path
 
 from catalog_gen import __version__
 from catalog_gen.errors import (EXIT_FINDINGS, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, CatalogGenError, Terminated,
-                               has_errors)
+                               committed, forget_committed, has_errors)
 
 FORMATS = ("text", "json", "github", "junit", "sarif")
 
@@ -650,6 +650,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return EXIT_USAGE
+    forget_committed()
     previous = _terminate_raises() if args.command != "router" else None  # the router drains on SIGTERM itself
     try:
         _check_paths(args)
@@ -659,7 +660,10 @@ def main(argv: list[str] | None = None) -> int:
         return err.exit_code
     except KeyboardInterrupt as stop:
         signal_name = "SIGTERM" if isinstance(stop, Terminated) else "Ctrl-C (SIGINT)"
-        print(f"catalog-gen {args.command}: interrupted by {signal_name}; unfinished work was undone", file=sys.stderr)
+        done = committed()
+        outcome = (f"{' and '.join(done)} had already been written whole; only clean-up was skipped" if done
+                   else "unfinished work was undone")
+        print(f"catalog-gen {args.command}: interrupted by {signal_name}; {outcome}", file=sys.stderr)
         return EXIT_SIGTERM if isinstance(stop, Terminated) else EXIT_SIGINT
     except BrokenPipeError:
         return EXIT_OK

@@ -22,7 +22,9 @@ Exit codes, documented in the README:
 
 Stopping by a signal is not a CatalogGenError: SIGINT raises KeyboardInterrupt and
 SIGTERM raises ``Terminated`` (a KeyboardInterrupt, so every cleanup that undoes a
-half-done write runs for both).
+half-done write runs for both). A signal that arrives after a command's result is in
+place (the charts swapped in, only clean-up left) undoes nothing: the writer records
+that point with ``note_committed`` and the CLI says the result is complete.
 """
 
 from __future__ import annotations
@@ -35,6 +37,23 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
+
+
+_COMMITTED: list[str] = []  # results this process put in place (an interrupt after this undoes nothing)
+
+
+def note_committed(what: str) -> None:
+    """Record that `what` (e.g. "the charts in charts/") is written whole; an interrupt from now on undoes nothing."""
+    _COMMITTED.append(what)
+
+
+def committed() -> list[str]:
+    return list(_COMMITTED)
+
+
+def forget_committed() -> None:
+    """A new command starts (the CLI's main): nothing of it is in place yet."""
+    _COMMITTED.clear()
 
 
 class Terminated(KeyboardInterrupt):

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Collection
 
 from catalog_gen import fsutil
-from catalog_gen.errors import UsageError
+from catalog_gen.errors import UsageError, note_committed
 from catalog_gen.render import fingerprint
 from catalog_gen.render.chart import ANNOTATION_GENERATOR, ANNOTATION_SOURCE
 
@@ -264,6 +264,7 @@ class Staging:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(aside, target)
             raise
+        note_committed(f"the charts in {self.guard.out}")
 
     @staticmethod
     def _move_aside(target: Path, aside: Path) -> None:

@@ -42,10 +42,10 @@ def whole_tree(root: Path) -> dict[str, tuple[bytes, int]]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def change_every_leaf(catalog: Path) -> None:
+def change_every_leaf(catalog: Path, replicas: int = 4) -> None:
     for path in catalog.rglob("*.yaml"):
         data = yaml.safe_load(path.read_text())
-        data["container"] = {**data.get("container", {}), "replicas": 4}
+        data["container"] = {**data.get("container", {}), "replicas": replicas}
         path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
@@ -165,7 +165,11 @@ def test_a_failure_while_swapping_puts_every_chart_back(rendered_v1, monkeypatch
 
 
 def test_interrupting_a_large_render_keeps_the_previous_charts(tmp_path):
-    """SIGINT (Ctrl-C) and SIGTERM (a cancelled CI job) to a real `catalog-gen render` of 200 leaves (workers)."""
+    """SIGINT (Ctrl-C) and SIGTERM (a cancelled CI job) to a real `catalog-gen render` of 200 leaves (workers).
+
+    Before the swap is done the old charts stay, untouched; a signal that comes after it (a slow machine,
+    during clean-up) leaves the new charts whole and says so, never "undone".
+    """
     import signal
     import subprocess
     import sys
@@ -175,12 +179,15 @@ def test_interrupting_a_large_render_keeps_the_previous_charts(tmp_path):
                      cache={"mode": ("emptyDir", "pvc", "shared")[i % 3]}) for i in range(200)]
     catalog = make_catalog(tmp_path, leaves)
     out = tmp_path / "charts"
-    command = [sys.executable, "-m", "catalog_gen.cli", "render", str(catalog), "--out", str(out)]
-    assert subprocess.run(command, capture_output=True).returncode == 0
-    v1 = whole_tree(out)
-    change_every_leaf(catalog)
-    for delay, sig in ((0.0, signal.SIGINT), (0.3, signal.SIGINT), (0.1, signal.SIGTERM)):
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [sys.executable, "-m", "catalog_gen.cli", "render", str(catalog), "--out"]
+    assert subprocess.run(command + [str(out)], capture_output=True).returncode == 0
+    outcomes = []
+    for round_, (delay, sig) in enumerate(((0.0, signal.SIGINT), (0.3, signal.SIGINT), (0.1, signal.SIGTERM))):
+        before = whole_tree(out)
+        change_every_leaf(catalog, replicas=4 + round_)
+        reference = tmp_path / f"reference-{round_}"
+        assert subprocess.run(command + [str(reference)], capture_output=True).returncode == 0
+        proc = subprocess.Popen(command + [str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 60
         while not staging_dirs(out) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.002)
@@ -191,8 +198,40 @@ def test_interrupting_a_large_render_keeps_the_previous_charts(tmp_path):
             pytest.fail(f"the render finished before the interrupt (delay {delay}); make the catalog larger")
         assert proc.returncode == (130 if sig == signal.SIGINT else 143), stderr
         assert "interrupted" in stderr and "Traceback" not in stderr
-        assert whole_tree(out) == v1
         assert staging_dirs(out) == []
+        if "unfinished work was undone" in stderr:
+            assert whole_tree(out) == before
+            outcomes.append("undone")
+        else:
+            assert f"the charts in {out} had already been written whole" in stderr, stderr
+            assert h.tree(out) == h.tree(reference)
+            outcomes.append("written")
+    assert outcomes[0] == "undone", outcomes  # a signal as the staging folder appears always undoes
+
+
+def test_an_interrupt_after_the_swap_says_the_charts_are_written(rendered_v1, monkeypatch, capsys):
+    catalog, out, v1 = rendered_v1
+    reference = out.parent / "reference"
+    render_catalog([catalog], reference)
+    real_rmtree = write.shutil.rmtree
+
+    def interrupted_cleanup(path, *args, **kwargs):
+        real_rmtree(path, *args, **kwargs)
+        raise KeyboardInterrupt  # Ctrl-C while the staging folder is removed, after the swap
+
+    monkeypatch.setattr(write.shutil, "rmtree", interrupted_cleanup)
+    assert main(["render", str(catalog), "--out", str(out)]) == 130
+    monkeypatch.undo()
+    stderr = capsys.readouterr().err
+    assert f"interrupted by Ctrl-C (SIGINT); the charts in {out} had already been written whole" in stderr
+    assert "undone" not in stderr
+    assert h.tree(out) == h.tree(reference) != {k: v for k, (v, _) in v1.items()}
+    assert staging_dirs(out) == []
+    capsys.readouterr()
+    monkeypatch.setattr(write.os, "replace", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    change_every_leaf(catalog, replicas=7)
+    assert main(["render", str(catalog), "--out", str(out)]) == 130  # the next command starts afresh
+    assert "unfinished work was undone" in capsys.readouterr().err
 
 
 def test_leftovers_of_a_killed_run_are_recovered(tmp_path):
