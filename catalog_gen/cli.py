@@ -73,7 +73,9 @@ def _run_validate(args: argparse.Namespace) -> int:
 
 
 def _add_schema_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--workload-type", default="OLLAMA_INFERENCE_LOAD", help="workloadType whose schema to print")
+    from catalog_gen.catalog import workloads
+
+    p.add_argument("--workload-type", default=workloads.DEFAULT.name, help="workloadType whose schema to print")
     p.add_argument("--write", action="store_true", help="regenerate schemas/ from the model (maintainers)")
 
 

@@ -18,10 +18,11 @@ import yaml
 
 from catalog_gen import patterns
 from catalog_gen.catalog import schema as schema_module
+from catalog_gen.catalog import workloads
 from catalog_gen.catalog.schema import resolve_ref
 from catalog_gen.errors import UsageError
 
-WORKLOAD_TYPE = "OLLAMA_INFERENCE_LOAD"
+WORKLOAD_TYPE = workloads.DEFAULT.name
 
 
 @dataclasses.dataclass(frozen=True)

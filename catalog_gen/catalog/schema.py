@@ -11,9 +11,10 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from catalog_gen.errors import ToolError, UsageError
+from catalog_gen.catalog import workloads
+from catalog_gen.errors import ToolError
 
-SCHEMA_FILES = {"OLLAMA_INFERENCE_LOAD": "ollama-inference-load.schema.json"}
+SCHEMA_FILES = {w.name: w.schema_file for w in workloads.WORKLOAD_TYPES.values()}
 # catalog_gen/schemas is a symlink to the repository's schemas/ (and a real folder in a wheel).
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -24,9 +25,7 @@ def known_workload_types() -> list[str]:
 
 def generate(workload_type: str) -> dict:
     """Build the schema from the model (maintainers; needs pydantic)."""
-    from catalog_gen.catalog.model import LEAF_MODELS
-
-    model = LEAF_MODELS[workload_type]
+    model = workloads.get(workload_type).model()
     schema = model.model_json_schema(by_alias=True, mode="validation")
     _drop_titles(schema, root=True)
     ordered = {"$schema": schema.pop("$schema"), "$id": schema.pop("$id")}
@@ -51,8 +50,7 @@ def _drop_titles(node, root: bool = False) -> None:
 
 
 def schema_text(workload_type: str, schema: dict | None = None) -> str:
-    if workload_type not in SCHEMA_FILES:
-        raise UsageError(f"unknown workload type {workload_type!r}", hint=f"known: {', '.join(known_workload_types())}")
+    workloads.get(workload_type)  # a clear error for an unknown type
     return json.dumps(schema if schema is not None else load(workload_type), indent=2, ensure_ascii=False) + "\n"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from catalog_gen.catalog import workloads
 from catalog_gen.catalog.model import OllamaInferenceLoad
 from catalog_gen.catalog.validate import Leaf
 from catalog_gen.registry.names import ModelRef, parse
@@ -78,7 +79,7 @@ def collect(leaves: list[Leaf]) -> list[Target]:
     """Targets of every leaf; one per (file, place, pull registry), listing the leaves that share it."""
     merged: dict[tuple, Target] = {}
     for leaf in leaves:
-        if leaf.workload_type != "OLLAMA_INFERENCE_LOAD":
+        if leaf.workload_type != workloads.OLLAMA.name:
             continue
         model = OllamaInferenceLoad.model_validate(leaf.data)
         for t in leaf_targets(leaf, model):

@@ -12,12 +12,13 @@ import json
 from json.encoder import encode_basestring
 
 from catalog_gen import __version__
+from catalog_gen.catalog import workloads
 from catalog_gen.plan.plan import ChartPlan
 from catalog_gen.render.env import TEMPLATES_DIR, render_template
 from catalog_gen.render.extras import chart_extras
 from catalog_gen.render.values import values_schema, values_yaml
 
-TYPE_DIR = "ollama-inference-load"
+TYPE_DIR = workloads.OLLAMA.templates
 ANNOTATION_GENERATOR = "catalog-gen.io/generator"
 ANNOTATION_SOURCE = "catalog-gen.io/source-leaf"
 

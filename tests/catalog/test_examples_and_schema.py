@@ -9,7 +9,7 @@ import pytest
 from catalog_fixtures import REPO
 
 from catalog_gen.catalog import schema
-from catalog_gen.catalog.model import LEAF_MODELS
+from catalog_gen.catalog import workloads
 
 CATALOG = REPO / "catalog"
 LEAVES = sorted(p.relative_to(CATALOG) for p in CATALOG.rglob("*.yaml") if not p.name.startswith("_"))
@@ -54,7 +54,7 @@ def test_example_catalog_has_what_the_issue_asks_for(validate_in):
 def test_example_leaf_builds_the_pydantic_model(validate_in, leaf):
     """What the JSON Schema accepts, the model accepts too (validated leaves are built into it later)."""
     (validated,) = validate_in(REPO, str(CATALOG / leaf)).leaves
-    model = LEAF_MODELS[validated.workload_type].model_validate(validated.data)
+    model = workloads.get(validated.workload_type).model().model_validate(validated.data)
     assert model.service_name == validated.data["serviceName"]
 
 
