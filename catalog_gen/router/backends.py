@@ -57,9 +57,13 @@ class Backend:
         self.url = url
         self.index = 0
         self.pool = Pool(parts.hostname, parts.port or 80, _host_header(parts.hostname, parts.port or 80), connect_timeout)
-        self.slots = slots
-        self.inflight = 0
-        self.inflight_by_model: dict[str, int] = {}
+        self.slots = slots  # per loaded model: Ollama's OLLAMA_NUM_PARALLEL is a number of slots per model runner
+        self.inflight = 0  # requests holding a slot here, all models together
+        self.busy: dict[str, int] = {}  # model -> requests holding one of its slots here
+        self.inflight_by_model: dict[str, int] = {}  # model -> requests and warm-ups using it here
+        self.max_models: int | None = None  # learned per backend (a worker's state); None: the balancer's setting
+        self.memory: int | None = None  # bytes for models, learned per backend; None: the balancer's setting
+        self.draining = False  # takes no new request; what is in flight finishes
         self.loaded: set[str] = set()
         self.last_used: dict[str, float] = {}
         self.on_disk: dict[str, str] | None = None  # name -> digest, None until the first /api/tags
@@ -94,14 +98,28 @@ class Backend:
     def size_of(self, model: str) -> int:
         return self.sizes.get(model, 0)
 
+    def has_slot(self, model: str) -> bool:
+        """A slot of ``model``'s runner is free here (each loaded model has ``slots`` of its own)."""
+        return self.busy.get(model, 0) < self.slots
+
+    def load(self) -> float:
+        """Outstanding requests here, for least-loaded choices."""
+        return self.inflight
+
     # -- slots (called by the balancer only) -------------------------------------------------------
     def take(self, model: str) -> None:
         self.inflight += 1
+        self.busy[model] = self.busy.get(model, 0) + 1
         self.inflight_by_model[model] = self.inflight_by_model.get(model, 0) + 1
         self._inflight_gauge.set(self.inflight)
 
     def give_back(self, model: str, ok: bool) -> None:
         self.inflight -= 1
+        left = self.busy.get(model, 1) - 1
+        if left:
+            self.busy[model] = left
+        else:
+            self.busy.pop(model, None)
         self.end_use(model, ok)
         self._inflight_gauge.set(self.inflight)
 

@@ -1,26 +1,35 @@
 """Slots, the bounded FIFO queue, and model-aware choice of backend.
 
-A request for model M may use the backends that are up, accept M (its digest
-pin is not contradicted by their /api/tags, and M is on their disk when they
-listed it) and already have M (loaded, or a request for it in flight there,
-i.e. being loaded): the one with the fewest requests in flight wins. When no
-backend has M, every accepting backend is eligible and the least loaded gets
-it; from then on M "lives" there, so one model is not loaded on every backend.
+Slots are per model and backend: Ollama gives every loaded model a runner of
+its own with OLLAMA_NUM_PARALLEL slots (``slots``), so a backend holding two
+models serves ``slots`` requests of each at once; what limits a backend as a
+whole is how many models it may hold (``max_models``, its
+OLLAMA_MAX_LOADED_MODELS) and, when known, its ``memory``.
+
+A request for model M may use the backends that are up, not draining, accept M
+(its digest pin is not contradicted by their /api/tags, and M is on their disk
+when they listed it) and already have M (loaded, or a request for it in flight
+there, i.e. being loaded) with a free slot of M: the one with the fewest
+requests in flight wins (with a ``ring``, the conversation's worker unless it
+is above its bounded share: hashring.py). When no backend has M it is placed
+cold: only where it fits without evicting a model that is serving requests
+(fewer busy models than ``max_models``, their sizes plus M's within
+``memory``), preferring a backend where nothing has to be evicted at all, then
+the least loaded; from then on M "lives" there, so one model is not loaded on
+every backend.
 
 Spreading under load: when every backend that has M is full and a request for
 M is already waiting (M's queue grows: one waiting request is a whole
 generation of delay, a load on an idle backend usually less), M is placed on a
-further accepting backend that has a free slot and room for it: fewer than
-``max_models`` models there (Ollama's OLLAMA_MAX_LOADED_MODELS) and, when
-``memory`` is known, the sizes of its models plus M's within it. So a busy
-model uses every free slot instead of queueing behind one backend; the
-router's idle unloading takes it off those backends again once they stop
-using it. A model-less request is never queued.
+further accepting backend with a free slot where it fits without evicting
+anything. So a busy model uses every free slot instead of queueing behind one
+backend; idle unloading takes it off those backends again once they stop using
+it. A model-less request is never queued.
 
 When no eligible backend has a free slot the request waits in one FIFO queue
 of at most ``max_queue`` entries for ``queue_timeout`` seconds. A freed slot is
-handed straight to the oldest waiter that may use that backend, so a free slot
-and an eligible waiter never coexist. Full queue: QueueFull at once (429 with
+handed to the oldest waiter that may use that backend, so a free slot and an
+eligible waiter never coexist. Full queue: QueueFull at once (429 with
 Retry-After); deadline passed: QueueTimeout (503).
 """
 
@@ -72,10 +81,11 @@ class Lease:
 
 
 class _Waiter:
-    __slots__ = ("model", "future", "since", "exclude")
+    __slots__ = ("model", "future", "since", "exclude", "key")
 
-    def __init__(self, model: str, future: asyncio.Future, exclude: Backend | None) -> None:
+    def __init__(self, model: str, future: asyncio.Future, exclude: Backend | None, key: str | None) -> None:
         self.model = model
+        self.key = key
         self.exclude = exclude
         self.future = future
         self.since = time.monotonic()
@@ -91,6 +101,7 @@ class Balancer:
         self.queue_timeout = queue_timeout
         self.metrics = metrics
         self.pins = pins or {}  # normalized model name -> pinned digest
+        self.ring = None  # a HashRing for prefix affinity (the gateway), or None
         self.queue: collections.deque[_Waiter] = collections.deque()
         self.waiting: dict[str, int] = {}  # model -> requests for it in the queue
         self.avg_hold = 1.0  # EWMA of seconds a request holds a slot, for Retry-After
@@ -108,7 +119,7 @@ class Balancer:
 
     def _split(self, model: str, exclude: Backend | None) -> tuple[list[Backend], list[Backend]]:
         """(accepting backends that have ``model``, the other accepting backends)."""
-        ups = [b for b in self.backends if b.up and b is not exclude and self.accepts(b, model)]
+        ups = [b for b in self.backends if b.up and not b.draining and b is not exclude and self.accepts(b, model)]
         if not model:
             return [], ups
         having = [b for b in ups if b.has_model(model)]
@@ -118,38 +129,74 @@ class Balancer:
         having, others = self._split(model, exclude)
         return having or others
 
-    def _room(self, backend: Backend, model: str) -> bool:
-        """Whether ``backend`` can hold one more model, ``model``, next to what it has."""
-        held = backend.held_models()
-        if len(held) >= self.max_models:
-            return False
-        if self.memory is None:
-            return True
-        return sum(backend.size_of(m) for m in held) + backend.size_of(model) <= self.memory
+    def limits(self, backend: Backend) -> tuple[int, int | None]:
+        """(models it may hold, bytes for models or None): what the backend reported, else the router's settings."""
+        memory = backend.memory if backend.memory is not None else self.memory
+        return backend.max_models or self.max_models, memory
 
-    def _free(self, model: str, exclude: Backend | None = None, queued: bool = False) -> Backend | None:
-        """The backend to give a slot to, or None. ``queued``: asked for a request already in the queue."""
+    def fits(self, backend: Backend, model: str, evict: bool) -> bool:
+        """Whether ``model`` can be loaded on ``backend`` next to what it holds.
+
+        ``evict``: models with nothing in flight there may be evicted by Ollama to make room (idle first, as its
+        scheduler does); a model serving requests never is. Without ``evict`` everything held stays. For a cold
+        placement (``evict``) a model that would be alone always fits: Ollama loads it anyway, spilling to CPU.
+        """
+        held = backend.held_models() - {model}
+        if evict:
+            held = {m for m in held if backend.inflight_by_model.get(m)}
+        if evict and not held:
+            return True
+        max_models, memory = self.limits(backend)
+        if len(held) >= max_models:
+            return False
+        return memory is None or sum(backend.size_of(m) for m in held) + backend.size_of(model) <= memory
+
+    def _least(self, candidates: list[Backend], model: str, key: str | None) -> Backend:
+        if key is not None and self.ring is not None and len(candidates) > 1:
+            pool = [b for b in self.backends if b.up and not b.draining]
+            loads = {b.url: b.load() for b in candidates}
+            chosen = self.ring.choose(key, loads, sum(b.load() for b in pool), len(pool))
+            for backend in candidates:
+                if backend.url == chosen:
+                    return backend
+        return min(candidates, key=lambda b: (b.load(), b.index))
+
+    def _free(self, model: str, exclude: Backend | None = None, queued: bool = False, key: str | None = None) -> Backend | None:
+        """The backend to give a slot to, or None. ``queued``: asked for a request already in the queue.
+
+        Slots are per model and backend (each loaded model has its own OLLAMA_NUM_PARALLEL slots); the
+        backend's model limit and memory decide where a model not yet there may go.
+        """
         having, others = self._split(model, exclude)
-        best = None
-        for backend in having or others:
-            if backend.inflight < backend.slots and (best is None or backend.inflight < best.inflight):
-                best = backend
-        others_waiting = self.waiting.get(model, 0) - (1 if queued else 0)
-        if best is not None or not having or others_waiting < SPREAD_AFTER_WAITING:
-            return best
-        for backend in others:  # every backend with the model is full: spread to one with a free slot and room
-            if backend.inflight < backend.slots and self._room(backend, model) and (best is None or backend.inflight < best.inflight):
-                best = backend
-        return best
+        if not model:
+            free = [b for b in others if b.inflight < b.slots]
+            return self._least(free, model, None) if free else None
+        free = [b for b in having if b.has_slot(model)]
+        if free:
+            return self._least(free, model, key)
+        if having:  # every backend with the model is full: spread only when requests for it already wait
+            if self.waiting.get(model, 0) - (1 if queued else 0) < SPREAD_AFTER_WAITING:
+                return None
+            room = [b for b in others if b.has_slot(model) and self.fits(b, model, evict=False)]
+            return self._least(room, model, None) if room else None
+        # cold: never where a model serving requests would have to go; prefer where nothing is evicted at all
+        room = [b for b in others if b.has_slot(model) and self.fits(b, model, evict=True)]
+        if not room:
+            return None
+        clean = [b for b in room if self.fits(b, model, evict=False)]
+        return self._least(clean or room, model, None)
 
     def retry_after(self) -> int:
         slots = sum(b.slots for b in self.backends if b.up) or 1
         estimate = math.ceil(self.avg_hold * (len(self.queue) + 1) / slots)
         return max(1, min(estimate, math.ceil(self.queue_timeout)))
 
-    async def acquire(self, model: str, exclude: Backend | None = None) -> Lease:
-        """A slot for ``model`` (never on ``exclude``, the backend that just failed it). Raises Refused."""
-        backend = self._free(model, exclude)
+    async def acquire(self, model: str, exclude: Backend | None = None, key: str | None = None) -> Lease:
+        """A slot for ``model`` (never on ``exclude``, the backend that just failed it). Raises Refused.
+
+        ``key``: the conversation key for prefix affinity (used when the balancer has a ``ring``).
+        """
+        backend = self._free(model, exclude, key=key)
         if backend is not None:
             spread = not backend.has_model(model) and self.waiting.get(model)
             backend.take(model)
@@ -169,7 +216,7 @@ class Balancer:
             self.metrics.rejections.labels("full").inc()
             raise QueueFull(f"too many requests: {len(self.queue)} already waiting for a slot", self.retry_after())
         future = asyncio.get_running_loop().create_future()
-        waiter = _Waiter(model, future, exclude)
+        waiter = _Waiter(model, future, exclude, key)
         self.queue.append(waiter)
         self.waiting[model] = self.waiting.get(model, 0) + 1
         self._depth.set(len(self.queue))
@@ -212,10 +259,8 @@ class Balancer:
         for waiter in list(self.queue):
             if waiter.future.done():
                 continue
-            backend = self._free(waiter.model, waiter.exclude, queued=True)
+            backend = self._free(waiter.model, waiter.exclude, queued=True, key=waiter.key)
             if backend is None:
-                if not any(b.up and b.inflight < b.slots for b in self.backends):
-                    break
                 continue
             backend.take(waiter.model)
             waiter.future.set_result(backend)

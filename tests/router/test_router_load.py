@@ -104,12 +104,12 @@ def test_an_unknown_model_is_404_at_once_even_when_every_slot_is_busy(double, do
         embed = httpx.post(router.url + "/api/embed", json={"model": "nope", "input": "x"}, timeout=10)
         openai = httpx.post(router.url + "/v1/chat/completions", json={"model": "nope", "messages": [{"role": "user", "content": "x"}]}, timeout=10)
         took = time.monotonic() - started
-        known = httpx.post(router.url + "/api/generate", json={"model": OTHER, "prompt": "x"}, timeout=10)
+        known = httpx.post(router.url + "/api/generate", json={"model": TEXT, "prompt": "x"}, timeout=10)
         busy.join()
     assert (native.status_code, native.json()) == (404, {"error": "model 'nope:1' not found"})
     assert embed.json() == {"error": 'model "nope" not found, try pulling it first'}
     assert openai.status_code == 404 and openai.json()["error"]["type"] == "not_found_error"
-    assert took < 1 and known.status_code == 429, "a known model still meets the full queue"
+    assert took < 1 and known.status_code == 429, "a known model whose slots are all busy still meets the full queue"
     assert not [b for b in paths(double, "/api/generate") if b and b.get("model") == "nope:1"]
 
 
