@@ -12,7 +12,7 @@ from catalog_gen.catalog import gateways, kube_fields
 from catalog_gen.catalog.rules import LeafView, rule
 from catalog_gen.errors import Severity
 
-INTERNAL_PATHS = ("/metrics", "/readyz", "/livez")
+INTERNAL_PATHS = ("/metrics", "/readyz", "/livez", "/router")  # /router/state: a worker's state for the gateway
 
 
 @rule("leaf.public-admin-api", "With the router off, a public route exposes Ollama's model management (pull, delete, "
@@ -58,7 +58,7 @@ def _gateway_traffic(v: LeafView):
                         "`ingress.controller: cilium` to say the open port is known", severity=Severity.WARNING)
 
 
-@rule("leaf.route-paths", "Routed paths never expose the router's internals (/metrics, /readyz, /livez).")
+@rule("leaf.route-paths", "Routed paths never expose the router's internals (/metrics, /readyz, /livez, /router).")
 def _route_paths(v: LeafView):
     for i, path in enumerate(v.get("ingress", "paths") or []):
         if any(path == p or path.startswith(p + "/") for p in INTERNAL_PATHS):

@@ -24,7 +24,8 @@ cut, or that ends without its final event is counted as an error (500, 502 or
 504) and ends with an error in its own framing. Past the shutdown grace period,
 what is left is answered 503 with Retry-After (or ends its stream with an error).
 
-``/livez``, ``/readyz`` and ``/metrics`` are the router's own and need no key.
+``/livez``, ``/readyz``, ``/metrics`` and ``/router/state`` (what this worker
+holds and does, for a gateway: state.py) are the router's own and need no key.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from catalog_gen.router.cors import CorsPolicy
 from catalog_gen.router.keepalive import KeepAlivePolicy
 from catalog_gen.router.metrics import Metrics
 from catalog_gen.router.security import ApiKeys, is_admin, is_public, walled_reason
+from catalog_gen.router.state import worker_state
 from catalog_gen.router.union import UNION_PATHS, union
 from catalog_gen.router.upstream import UpstreamError
 from catalog_gen.router.warm import Keeper
@@ -53,7 +55,7 @@ KEEP_ALIVE_PATHS = frozenset({"/api/generate", "/api/chat", "/api/embed", "/api/
 STREAM_STATS_PATHS = frozenset({"/api/generate", "/api/chat"})
 KNOWN_ENDPOINTS = SLOT_PATHS | {"/", "/api/version", "/api/tags", "/api/ps", "/api/show", "/v1/models",
                                 "/api/pull", "/api/push", "/api/delete", "/api/create", "/api/copy"}
-OWN_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
+OWN_PATHS = frozenset({"/livez", "/readyz", "/metrics", "/router/state"})
 GET_ONLY = frozenset({"/api/ps", "/v1/models"})  # Ollama routes no HEAD there: 405
 KEY_RELOAD_SECONDS = 1.0
 
@@ -121,6 +123,7 @@ class RouterApp:
         self.cors = CorsPolicy(config.cors_allowed_origins)
         self.keep_alive = KeepAlivePolicy(set(self.keeper.pins), config.keep_alive_min, config.keep_alive_max)
         self._tasks: list[asyncio.Task] = []
+        self.draining = False  # set when the server was told to stop: /router/state says so
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
@@ -434,6 +437,9 @@ class RouterApp:
     def _poll_timeout(self) -> float:
         return self.keeper.poll_timeout
 
+    def state(self) -> dict:
+        return worker_state(self.config, self.backends, self.balancer, self.draining)
+
     # -- own endpoints -----------------------------------------------------------------------------
     async def _own(self, path: str, method: str, send) -> None:
         if method not in ("GET", "HEAD"):
@@ -443,6 +449,8 @@ class RouterApp:
         elif path == "/readyz":
             ready, report = self.keeper.readiness()
             status, content_type, body = (200 if ready else 503), b"application/json", json.dumps(report, indent=1).encode()
+        elif path == "/router/state":
+            status, content_type, body = 200, b"application/json", json.dumps(self.state()).encode()
         else:
             status = 200
             content_type, body = self.metrics.render()

@@ -106,6 +106,10 @@ def make_server(config: RouterConfig, sock: socket.socket):
                     with contextlib.suppress(OSError):
                         os.unlink(config.admin_socket)
 
+        def handle_exit(self, sig, frame) -> None:
+            app.draining = True  # /router/state tells the gateways while requests in flight finish
+            super().handle_exit(sig, frame)
+
         @contextlib.contextmanager
         def capture_signals(self):
             if threading.current_thread() is not threading.main_thread():

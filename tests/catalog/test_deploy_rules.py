@@ -81,3 +81,14 @@ def test_cilium_read_from_the_class_warns_until_named(tmp_path):
     assert findings(tmp_path, ingress=ingress) == [("leaf.gateway-traffic", "/ingress", "warning")]
     assert findings(tmp_path, ingress={**ingress, "controller": "cilium"}) == []
     assert findings(tmp_path, ingress={**ingress, "allowFromNamespaces": ["edge"]}) == []
+
+
+@pytest.mark.parametrize("path", ["/router", "/router/state"])
+def test_routing_the_worker_state_endpoint_is_refused(tmp_path, path):
+    ingress = {"enabled": True, "host": "svc.example.com", "paths": ["/", path]}
+    assert findings(tmp_path, ingress=ingress) == [("leaf.route-paths", "/ingress/paths/1", "error")]
+
+
+def test_a_path_that_only_starts_like_the_router_internals_is_routed(tmp_path):
+    ingress = {"enabled": True, "host": "svc.example.com", "paths": ["/routers"]}
+    assert findings(tmp_path, ingress=ingress) == []
