@@ -68,11 +68,13 @@ def _route_paths(v: LeafView):
                             "route `/` (the API), or `/api` and `/v1`")
 
 
-@rule("leaf.cache-claim", "One existing ReadWriteOnce claim serves one pod; cache options fit the mode.")
+@rule("leaf.cache-claim", "One existing ReadWriteOnce claim serves one pod (replicas, or a pool's workers); cache options "
+      "fit the mode.")
 def _cache_claim(v: LeafView):
     mode = v.get("cache", "mode")
     auto = v.get("autoscaling", "enabled")
-    most = v.get("autoscaling", "maxReplicas") if auto else v.get("container", "replicas")
+    most = v.get("autoscaling", "maxReplicas") if auto else \
+        v.get("pool", "workers") if v.get("pool", "enabled") else v.get("container", "replicas")
     if mode == "pvc" and v.has("cache", "existingClaim") and most > 1:
         yield v.finding("/cache/existingClaim", "leaf.cache-claim",
                         f"`cache.existingClaim` is one ReadWriteOnce volume, but up to {most} replicas would mount it: "

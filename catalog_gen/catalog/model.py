@@ -119,6 +119,14 @@ class ModelSpec(Strict):
     insecure: bool = Field(default=False, description="Pull over plain HTTP (private registries only).")
     size: SizeHint | None = Field(default=None, description="Size hint when the tag does not say it.")
     modelfile: Modelfile | None = Field(default=None, description="Create this model from a base model with these settings.")
+    min_workers: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Pool only (`pool.enabled`): keep the model loaded on at least this many workers; 0 loads it on "
+        "demand. Default 1 when `keepWarm` (the default), 0 with `keepWarm: false`.",
+        examples=[1],
+    )
 
 
 class GPU(Strict):
@@ -473,6 +481,50 @@ class Autoscaling(Strict):
     )
 
 
+class PoolGateway(Strict):
+    """The pool's gateway: `catalog-gen router` in its gateway role, its own Deployment in front of the workers."""
+
+    replicas: int = Field(
+        default=2, ge=1, le=20,
+        description="Gateway replicas; at least 2 (with a PodDisruptionBudget and spread over nodes), so one node or "
+        "rollout never takes the service down.",
+    )
+    prefix_affinity: bool = Field(
+        default=True,
+        description="Send requests that share a conversation prefix to the same worker (consistent hashing with bounded "
+        "loads), so they reuse its KV cache; off: least outstanding requests only.",
+    )
+    hash_load_factor: float = Field(
+        default=1.25, ge=1.0, le=4.0,
+        description="Bound `c` of consistent hashing with bounded loads: a worker takes a prefix's request only while it "
+        "holds at most `c` times the average load; higher keeps more affinity, lower spreads more.",
+    )
+
+
+class Pool(Strict):
+    """A model pool: more models than one worker holds at once, on several workers behind a gateway that routes by model."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Deploy the service as a pool: worker pods (Ollama + the router sidecar) behind a gateway Deployment "
+        "that routes each request to a worker holding its model and keeps `minWorkers` copies of each model warm.",
+    )
+    workers: int = Field(
+        default=2, ge=1, le=100,
+        description="Worker pods (each with the leaf's GPUs, cache and resources). With `autoscaling.enabled`, the "
+        "autoscaling bounds apply to the workers instead.",
+        examples=[4],
+    )
+    max_loaded_models: int | None = Field(
+        default=None, ge=1, le=32,
+        description="Models one worker's Ollama may hold at once (`OLLAMA_MAX_LOADED_MODELS`). Default: as many of the "
+        "largest models as fit the worker's memory (`gpu.product`/`gpu.vram`, or the memory limit on CPU); when the "
+        "memory is not known, Ollama's own default (3 per GPU, 3 on CPU).",
+        examples=[2],
+    )
+    gateway: PoolGateway = Field(default_factory=PoolGateway, description="The gateway in front of the workers.")
+
+
 class Objectives(Strict):
     ttft_ms: int | None = Field(default=None, ge=1, description="Time to first token objective (ms).")
     e2e_ms: int | None = Field(default=None, alias="e2eMs", ge=1, description="End-to-end latency objective (ms).")
@@ -704,6 +756,7 @@ class OllamaInferenceLoad(Strict):
     router: Router = Field(default_factory=Router, description="Router sidecar.")
     ingress: Ingress = Field(default_factory=Ingress, description="External access.")
     autoscaling: Autoscaling = Field(default_factory=Autoscaling, description="Autoscaling on queue depth.")
+    pool: Pool = Field(default_factory=Pool, description="Model pool: workers behind a model-aware gateway.")
     smoke: Smoke = Field(default_factory=Smoke, description="Post-deploy smoke checks.")
     ownership: Ownership = Field(default_factory=Ownership, description="Service-catalog ownership.")
     gitops: GitOps = Field(default_factory=GitOps, description="GitOps delivery (Argo CD, Flux); usually set in `_defaults.yaml`.")

@@ -552,5 +552,9 @@ _sizing_rule("leaf.memory-limit", "An explicit memory limit holds the models: an
 _sizing_rule("leaf.preset", "A named preset suits the GPUs (error) and is meant for the models' memory need (warning).")
 _sizing_rule("leaf.cache-size", "An explicit `cache.size` holds every model on disk.")
 _sizing_rule("leaf.model-context", "Models sharing one set of weights ask for one context length (Ollama reloads otherwise).")
+_sizing_rule("leaf.pool-capacity", "A pool's models fit its workers: no model larger than one worker's memory (error), "
+             "no more loaded models than fit (`pool.maxLoadedModels`, warning), a warm set (`minWorkers`) that fits the "
+             "fewest workers (error, naming the models), room for on-demand models next to it (warning).")
 
 from catalog_gen.catalog import deploy_rules  # noqa: E402,F401  (its rules register themselves in RULES)
+from catalog_gen.catalog import pool_rules  # noqa: E402,F401  (likewise)

@@ -125,7 +125,9 @@ def add_network_policy(ctx: PlanContext) -> None:
 
 def most_replicas(ctx: PlanContext) -> int:
     auto = ctx.leaf.autoscaling
-    return auto.max_replicas if auto.enabled else ctx.leaf.container.replicas
+    if auto.enabled:
+        return auto.max_replicas
+    return ctx.leaf.pool.workers if ctx.leaf.pool.enabled else ctx.leaf.container.replicas
 
 
 def add_disruption_budget(ctx: PlanContext) -> None:

@@ -14,7 +14,7 @@ import dataclasses
 from catalog_gen import __version__
 from catalog_gen.catalog.index import chart_path
 from catalog_gen.catalog.model import OllamaInferenceLoad
-from catalog_gen.plan import exposure, observability, serving, workload
+from catalog_gen.plan import exposure, observability, pool, serving, workload
 from catalog_gen.plan.context import PlanContext
 from catalog_gen.plan.sizing import Sizing, size_service
 
@@ -41,7 +41,7 @@ def build_plan(leaf: OllamaInferenceLoad, source: str) -> ChartPlan:
     for step in (workload.add_identity, workload.add_image, workload.add_models, workload.add_ollama,
                  workload.add_pull, workload.add_cache, serving.add_router, serving.add_service, serving.add_probes,
                  exposure.add_ingress, exposure.add_network_policy, exposure.add_disruption_budget,
-                 exposure.add_autoscaling, _add_smoke, _add_operations):
+                 exposure.add_autoscaling, _add_smoke, _add_operations, pool.add_pool):
         step(ctx)
     workload.add_workload(ctx, serving.startup_budget(ctx).seconds)
     workload.add_placement(ctx, exposure.most_replicas(ctx))
@@ -70,7 +70,9 @@ def _add_smoke(ctx: PlanContext) -> None:
     v.section("smoke", "Post-deploy smoke checks: an Argo CD PostSync Job and the `helm test` Pod run `catalog-gen smoke`.")
     v.put("smoke.enabled", True, "Create the PostSync Job, the test Pod and their read-only RBAC.")
     v.put("smoke.activeDeadlineSeconds", deadline, "Deadline of the smoke Job: warm-up wait, the checks, and slack.")
-    v.put("smoke.leaf", leaf.model_dump(mode="json", by_alias=True, exclude_none=True),
+    # a leaf without a pool dumps as before pools existed (its chart does not change)
+    v.put("smoke.leaf", leaf.model_dump(mode="json", by_alias=True, exclude_none=True,
+                                        exclude=None if leaf.pool.enabled else {"pool"}),
           "The resolved leaf (defaults applied) the checks are derived from.")
     ctx.decide("smoke", f"PostSync Job, deadline {deadline}s",
                f"warm-up {smoke.warmup_seconds}s + 4 x {smoke.timeout_seconds}s request timeout + 300s")

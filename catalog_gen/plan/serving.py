@@ -45,7 +45,7 @@ def add_router(ctx: PlanContext) -> None:
           "Shortest keep_alive a caller may set on a model that is not required.")
     v.put("router.config.keepAliveMaxSeconds", seconds(leaf.router.keep_alive_max),
           "Longest keep_alive a caller may set on a model that is not required.")
-    v.put("router.config.maxModelsPerBackend", max(len(leaf.model_specs), 1),
+    v.put("router.config.maxModelsPerBackend", ctx.sizing.max_loaded_models or max(len(leaf.model_specs), 1),
           "Models one Ollama process may hold (its OLLAMA_MAX_LOADED_MODELS), for spreading a busy model.")
     vram = ctx.sizing.vram_per_gpu_bytes * ctx.sizing.gpus_per_process
     v.put("router.config.backendMemoryBytes", vram or None,

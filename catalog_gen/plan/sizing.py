@@ -31,6 +31,7 @@ import math
 
 from catalog_gen.catalog.model import OllamaInferenceLoad
 from catalog_gen.errors import CatalogGenError, Severity
+from catalog_gen.plan import pool_capacity
 from catalog_gen.plan.model_size import BITS_PER_WEIGHT, ModelSizeUnknown, WeightsFigure, normalized_name, weights_figure
 from catalog_gen.plan.presets import CPU_ORDER, GPU_ORDER, GPU_RESOURCE, GPU_VRAM, PRESETS, PRODUCT_LABEL, GiB, MiB, Preset
 from catalog_gen.quantity import parse_quantity
@@ -55,7 +56,8 @@ GPU_MEMORY = "leaf.gpu-memory"  # the models do not fit (error) or may not fit (
 MEMORY_LIMIT = "leaf.memory-limit"  # an explicit memory limit below what the models need
 CACHE_SIZE = "leaf.cache-size"  # an explicit cache.size smaller than the models
 MODEL_CONTEXT = "leaf.model-context"  # models sharing weights ask for different context lengths
-PROBLEM_CODES = (MODEL_SIZE, PRESET, GPU_MEMORY, MEMORY_LIMIT, CACHE_SIZE, MODEL_CONTEXT)
+POOL_CAPACITY = "leaf.pool-capacity"  # a pool whose models or warm set do not fit its workers
+PROBLEM_CODES = (MODEL_SIZE, PRESET, GPU_MEMORY, MEMORY_LIMIT, CACHE_SIZE, MODEL_CONTEXT, POOL_CAPACITY)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +110,11 @@ class Sizing:
     cache_size: str
     models_disk_bytes: int  # what the pull writes
     load_bytes: int  # what one process reads into memory at start (keep-warm models): startup budget input
+    # A pool worker (`pool.enabled`): models it holds at once (OLLAMA_MAX_LOADED_MODELS), the memory it has for
+    # models when known (bytes), and the units of weights it may load (plan/pool_capacity.py).
+    max_loaded_models: int = 0
+    worker_memory_bytes: int | None = None
+    units: tuple = ()
 
 
 def gib(n: float) -> str:
@@ -252,8 +259,21 @@ def _compute(leaf: OllamaInferenceLoad, figures: list[WeightsFigure]) -> tuple[S
 
     need = RUNTIME_OVERHEAD + sum(max(m.memory_bytes for m in members) for members in groups.values())
     weights = RUNTIME_OVERHEAD + sum(max(m.weights_bytes for m in members) for members in groups.values())
+    check_need, check_weights = need, weights  # what the memory limit must hold
+    pool = _pool_worker(leaf, groups, gpus_pp) if leaf.pool.enabled else None
+    if pool is not None:
+        # a pool worker holds only its `max_loaded` largest models at once; each model alone must fit its memory
+        top = sorted(groups.values(), key=lambda members: -max(m.memory_bytes for m in members))[: pool.max_loaded]
+        need = RUNTIME_OVERHEAD + sum(max(m.memory_bytes for m in members) for members in top)
+        weights = RUNTIME_OVERHEAD + sum(max(m.weights_bytes for m in members) for members in top)
+        check_need = RUNTIME_OVERHEAD + max(m.memory_bytes for m in sizes)
+        check_weights = RUNTIME_OVERHEAD + max(m.weights_bytes for m in sizes)
+        reasons.append(f"pool worker: holds at most {pool.max_loaded} of the {len(groups)} model(s) at once "
+                       f"(OLLAMA_MAX_LOADED_MODELS; {pool.why}), sized for the {pool.max_loaded} largest")
+        problems.extend(_pool_problems(leaf, pool))
     per_gpu = RUNTIME_OVERHEAD + math.ceil((need - RUNTIME_OVERHEAD) / gpus_pp) if on_gpu else 0
-    reasons.append(f"one Ollama process needs {gib(need)} ({'VRAM' if on_gpu else 'RAM'}; 0.5 GiB runtime + every model"
+    reasons.append(f"one Ollama process needs {gib(need)} ({'VRAM' if on_gpu else 'RAM'}; 0.5 GiB runtime + "
+                   f"{'every model' if pool is None else 'the models it holds at once'}"
                    f"{', custom models counted with their base' if len(groups) < len(sizes) else ''})"
                    + (f", {gib(per_gpu)} on each of its {gpus_pp} GPUs" if gpus_pp > 1 else ""))
     largest = max(range(len(sizes)), key=lambda i: (sizes[i].memory_bytes, -i))
@@ -261,11 +281,12 @@ def _compute(leaf: OllamaInferenceLoad, figures: list[WeightsFigure]) -> tuple[S
     fit = _Fit(leaf, sizes, largest, model_pointer, need, per_gpu, gpus_pp, num_parallel, context_length)
 
     preset = _choose_preset(leaf, on_gpu, gpus_pp, need, per_gpu, reasons, problems)
-    if on_gpu:
+    if on_gpu and (pool is None or gpu_memory(leaf) is None):  # a pool's fit is the pool capacity rule's (plan/pool.py)
         _check_gpu_memory(fit, reasons, problems)
     disk = sum(members[0].disk_bytes for members in groups.values())
     cache_size = _cache_size(leaf, disk, groups, reasons, problems)
-    requests, limits = _resources(leaf, preset, on_gpu, need, weights, gpus_pp, cache_size, model_pointer, reasons, problems)
+    requests, limits = _resources(leaf, preset, on_gpu, need, (check_need, check_weights), gpus_pp, cache_size,
+                                  model_pointer, reasons, problems)
     vendor = leaf.gpu.vendor if leaf.gpu.vendor != "none" else "nvidia"
     node_selector: dict[str, str] = {}
     if on_gpu and leaf.gpu.product:
@@ -276,7 +297,9 @@ def _compute(leaf: OllamaInferenceLoad, figures: list[WeightsFigure]) -> tuple[S
     node_selector.update(leaf.container.node_selector)
     resource = GPU_RESOURCE[vendor] if on_gpu else None
     tolerations = [{"key": resource, "operator": "Exists", "effect": "NoSchedule"}] if resource else []
-    load = sum(max(m.disk_bytes for m in members) for members in groups.values() if any(m.keep_warm for m in members))
+    # at start the router warms every model it requires once (a pool worker: all of them, one after the other)
+    load = sum(max(m.disk_bytes for m in members) for members in groups.values()
+               if pool is not None or any(m.keep_warm for m in members))
     # `plan` shows what validate warns about, in the same words (errors stop the plan: validate shows them)
     reasons.extend(f"warning ({p.code}): {p.message}; {p.hint}" for p in problems if p.severity is Severity.WARNING)
     sizing = Sizing(
@@ -285,8 +308,66 @@ def _compute(leaf: OllamaInferenceLoad, figures: list[WeightsFigure]) -> tuple[S
         gpu_resource=resource, gpu_count=gpus_pp * processes, gpus_per_process=gpus_pp, processes=processes,
         node_selector=node_selector, tolerations=tolerations, num_parallel=num_parallel, context_length=context_length,
         kv_cache_type=kv_type, cache_size=cache_size, models_disk_bytes=disk, load_bytes=load,
+        max_loaded_models=pool.max_loaded if pool else 0, worker_memory_bytes=pool.usable if pool else None,
+        units=pool.units if pool else (),
     )
     return sizing, problems
+
+
+@dataclasses.dataclass(frozen=True)
+class _PoolWorker:
+    max_loaded: int
+    why: str
+    usable: int | None  # bytes one worker has for models, when known
+    units: tuple[pool_capacity.Unit, ...]
+
+
+def _pool_worker(leaf: OllamaInferenceLoad, groups: dict[str, list[ModelSize]], gpus_pp: int) -> _PoolWorker:
+    """How many models a pool worker holds at once: the leaf's `pool.maxLoadedModels`, or what fits its memory."""
+    min_workers = {normalized_name(spec.name): min_workers_of(spec) for spec in leaf.model_specs}
+    units = tuple(pool_capacity.Unit(
+        names=tuple(m.name for m in members), memory_bytes=max(m.memory_bytes for m in members),
+        disk_bytes=max(m.disk_bytes for m in members),
+        min_workers=max(min_workers[normalized_name(m.name)] for m in members)) for members in groups.values())
+    usable = worker_memory(leaf, gpus_pp)
+    if leaf.pool.max_loaded_models is not None:
+        count = min(leaf.pool.max_loaded_models, len(units))
+        why = "pool.maxLoadedModels" + (f" {leaf.pool.max_loaded_models}, but the leaf has {len(units)} model(s)"
+                                        if count < leaf.pool.max_loaded_models else "")
+        return _PoolWorker(count, why, usable, units)
+    count, why = pool_capacity.default_max_loaded(units, usable, gpus_pp)
+    return _PoolWorker(count, why, usable, units)
+
+
+def _pool_problems(leaf: OllamaInferenceLoad, pool: _PoolWorker) -> list[Problem]:
+    auto = leaf.autoscaling
+    if auto.enabled:
+        workers, at = (0 if auto.scale_to_zero else auto.min_replicas), "/autoscaling/minReplicas"
+    else:
+        workers, at = leaf.pool.workers, "/pool/workers"
+    pointers = {spec.name: _model_pointer(leaf, i) + ("/name" if leaf.models is not None else "")
+                for i, spec in enumerate(leaf.model_specs)}
+    issues = pool_capacity.capacity_issues(pool.units, pointers, workers, at, pool.max_loaded,
+                                           leaf.pool.max_loaded_models is not None, pool.usable)
+    return [Problem(i.pointer, Severity.ERROR if i.error else Severity.WARNING, i.message, i.hint, POOL_CAPACITY,
+                    i.fallback) for i in issues]
+
+
+def min_workers_of(spec) -> int:
+    """Workers that keep a pool model loaded: `minWorkers`, or 1 when it is kept warm, 0 when not."""
+    if spec.min_workers is not None:
+        return spec.min_workers
+    return 1 if spec.keep_warm else 0
+
+
+def worker_memory(leaf: OllamaInferenceLoad, gpus_pp: int) -> int | None:
+    """Bytes one pool worker has for models: its GPUs' memory (known from `gpu.product` or `gpu.vram`) less the
+    runtime on each, or on CPU the explicit memory limit less the runtime; None when not known."""
+    if gpus_pp:
+        known = gpu_memory(leaf)
+        return gpus_pp * (known[0] - RUNTIME_OVERHEAD) if known else None
+    given = _explicit(leaf)[1].get("memory")
+    return int(parse_quantity(given)) - RUNTIME_OVERHEAD if given is not None else None
 
 
 def _choose_preset(leaf, on_gpu, gpus_pp, need, per_gpu, reasons, problems) -> Preset:
@@ -439,7 +520,8 @@ def _explicit(leaf: OllamaInferenceLoad) -> tuple[dict[str, str], dict[str, str]
     return out
 
 
-def _resources(leaf, preset: Preset, on_gpu, need, weights, gpus_pp, cache_size, model_pointer, reasons, problems):
+def _resources(leaf, preset: Preset, on_gpu, need, check, gpus_pp, cache_size, model_pointer, reasons, problems):
+    """Requests and limits of one Ollama container; `check` is (need, weights) the memory limit must hold."""
     requests, limits = dict(preset.requests), dict(preset.limits)
     given_req, given_lim = _explicit(leaf)
     if not on_gpu and need > parse_quantity(limits["memory"]) and "memory" not in given_lim:
@@ -467,7 +549,7 @@ def _resources(leaf, preset: Preset, on_gpu, need, weights, gpus_pp, cache_size,
             elif lim_set and not req_set:
                 requests[key] = limits[key]
                 reasons.append(f"{key} request lowered to the explicit limit {limits[key]}")
-    _check_memory_limit(on_gpu, need, weights, limits["memory"], "memory" in given_lim, model_pointer, reasons, problems)
+    _check_memory_limit(on_gpu, *check, limits["memory"], "memory" in given_lim, model_pointer, reasons, problems)
     if on_gpu:
         resource = GPU_RESOURCE[leaf.gpu.vendor if leaf.gpu.vendor != "none" else "nvidia"]
         requests[resource] = limits[resource] = str(gpus_pp)

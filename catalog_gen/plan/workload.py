@@ -21,7 +21,10 @@ def add_identity(ctx: PlanContext) -> None:
     v.put("serviceCatalog", leaf.service_catalog, "Catalog group of the service (label app.kubernetes.io/part-of).")
     v.put("environment", leaf.environment, "Environment this chart was rendered for.")
     v.put("fullnameOverride", "", "Name of every object; default the release name (at most 40 characters are used).")
-    v.put("replicaCount", leaf.container.replicas, "Pod replicas (ignored when autoscaling is enabled).")
+    if leaf.pool.enabled:
+        v.put("replicaCount", leaf.pool.workers, "Worker pods of the pool (ignored when autoscaling is enabled).")
+    else:
+        v.put("replicaCount", leaf.container.replicas, "Pod replicas (ignored when autoscaling is enabled).")
 
 
 def add_image(ctx: PlanContext) -> None:
@@ -49,14 +52,16 @@ def add_models(ctx: PlanContext) -> None:
         {
             "name": spec.name,
             "digest": spec.digest,
-            "keepWarm": spec.keep_warm,
+            "keepWarm": spec.keep_warm and not ctx.leaf.pool.enabled,  # a pool's gateway keeps models warm
             "kind": spec.kind,
             "insecure": spec.insecure,
             "modelfile": render_modelfile(spec) if spec.modelfile else "",
         }
         for spec in ctx.leaf.model_specs
     ]
-    ctx.values.put("models", models, "Models served: name, digest pin (64 hex or null), keepWarm, kind (text|embedding), "
+    warm = "keepWarm (never on a pool's workers: the gateway keeps `minWorkers` copies warm)" if ctx.leaf.pool.enabled \
+        else "keepWarm"
+    ctx.values.put("models", models, f"Models served: name, digest pin (64 hex or null), {warm}, kind (text|embedding), "
                    "insecure (plain-HTTP registry) and the Modelfile of a custom model (empty for pulled models).")
     ctx.values.put("modelBases", model_bases(ctx.leaf.model_specs),
                    "Bases of custom models the leaf does not serve itself (name, digest pin from modelfile.fromDigest, insecure): "
@@ -85,8 +90,12 @@ def add_ollama(ctx: PlanContext) -> None:
     v.put("ollama.contextLength", sizing.context_length, "OLLAMA_CONTEXT_LENGTH: context window per request.")
     v.put("ollama.keepAlive", leaf.ollama.keep_alive, "OLLAMA_KEEP_ALIVE; negative keeps models loaded (the router unloads idle ones).")
     v.put("ollama.flashAttention", leaf.ollama.flash_attention, "OLLAMA_FLASH_ATTENTION.")
-    v.put("ollama.maxLoadedModels", max(len(leaf.model_specs), 1),
-          "OLLAMA_MAX_LOADED_MODELS: every model of the leaf may stay loaded.")
+    if leaf.pool.enabled:
+        v.put("ollama.maxLoadedModels", sizing.max_loaded_models,
+              "OLLAMA_MAX_LOADED_MODELS: the models one pool worker holds at once.")
+    else:
+        v.put("ollama.maxLoadedModels", max(len(leaf.model_specs), 1),
+              "OLLAMA_MAX_LOADED_MODELS: every model of the leaf may stay loaded.")
     v.put("ollama.runAsRoot", leaf.ollama.run_as_root, "Run Ollama as root (only for images that need it).")
     v.put("ollama.extraEnv", dict(sorted(leaf.ollama.env.items())), "Extra environment variables of the Ollama containers.")
     v.put("ollama.resources", {"requests": sizing.requests, "limits": sizing.limits},

@@ -154,10 +154,31 @@ EXPECTED = [
     Expect("autoscaling_min_above_max.yaml", "leaf.autoscaling", 10, 16, "/autoscaling/minReplicas", "minReplicas <= maxReplicas"),
     Expect("api_keys_without_router.yaml", "leaf.router", 10, 3, "/router/apiKeySecret", "router.enabled: true"),
     Expect("env_managed_by_chart.yaml", "leaf.env", 11, 5, "/ollama/env/OLLAMA_HOST", "its own port"),
+    # --- a model pool (pool_rules.py; capacity: the sizing rule leaf.pool-capacity) ----------------------
+    Expect("pool_gateway_single_replica.yaml", "leaf.pool", 11, 15, "/pool/gateway/replicas", "at least 2 gateway replicas"),
+    Expect("pool_without_router.yaml", "leaf.pool", 9, 12, "/router/enabled", "router.enabled: true", message="/router/state"),
+    Expect("min_workers_outside_pool.yaml", "leaf.pool", 9, 5, "/models/0/minWorkers", "pool.enabled: true"),
+    Expect("pool_keep_warm_false_with_min_workers.yaml", "leaf.pool", 10, 17, "/models/0/minWorkers", "keep one",
+           message="`keepWarm: false` but `minWorkers: 1`"),
+    Expect("pool_several_processes.yaml", "leaf.pool", 11, 14, "/ollama/processes", "ollama.processes: 1"),
+    Expect("pool_autoscaling_hpa.yaml", "leaf.pool", 11, 11, "/autoscaling/engine", "engine: keda"),
+    Expect("pool_container_replicas_ignored.yaml", "leaf.pool", 9, 3, "/container/replicas", "pool.workers", severity="warning"),
+    Expect("pool_warm_set_too_big.yaml", "leaf.pool-capacity", 18, 12, "/pool/workers", "minWorkers: 0",
+           message="llama3.1:8b x1, llama3.2:3b x1, mistral:7b x1, qwen2.5:1.5b x1, qwen2.5:7b x1; 5 warm copies for 4 model slots"),
+    Expect("pool_model_larger_than_worker.yaml", "leaf.pool-capacity", 9, 11, "/models/1/name", "bigger GPU",
+           message="model llama3.1:70b needs 44.8 GiB loaded"),
+    Expect("pool_max_loaded_more_than_fit.yaml", "leaf.pool-capacity", 20, 20, "/pool/maxLoadedModels",
+           "pool.maxLoadedModels: 3", severity="warning", message="only the 3 largest model(s) fit"),
+    Expect("pool_min_workers_above_workers.yaml", "leaf.pool-capacity", 9, 17, "/models/0/minWorkers", "at most 2",
+           message="on 3 workers"),
+    Expect("pool_warm_set_fills_workers.yaml", "leaf.pool-capacity", 14, 12, "/pool/workers", "leave a slot free",
+           severity="warning", message="(qwen2.5:0.5b) evicts a warm one"),
+    Expect("pool_existing_claim_many_workers.yaml", "leaf.cache-claim", 10, 18, "/cache/existingClaim",
+           "remove `existingClaim`", message="up to 3 replicas"),
 ]
 
 # Single-file fixtures that must validate clean.
-CLEAN = ["tab_in_block_scalar_is_content.yaml", "gpu_fits_model.yaml", "gateway_controller_known.yaml"]
+CLEAN = ["tab_in_block_scalar_is_content.yaml", "gpu_fits_model.yaml", "gateway_controller_known.yaml", "pool_fits.yaml"]
 
 # Fixture folders (several files) and the finding each must produce: (folder, file, code, line, column, pointer).
 FOLDERS = [
