@@ -210,7 +210,8 @@ def _run_ci(args: argparse.Namespace) -> int:
     with _progress(args) as progress:
         if not has_errors(findings):
             try:
-                rendered = render_catalog([catalog], charts, check=True, prune=True, lock_timeout=args.lock_timeout, progress=progress)
+                rendered = render_catalog([catalog], charts, check=True, prune=True, lock_timeout=args.lock_timeout, progress=progress,
+                                          validated=validation)
             except CatalogGenError as err:
                 findings.append(Finding(str(charts), 0, 0, "", "ci.render", Severity.ERROR, err.message, err.hint))
                 failed = err.exit_code

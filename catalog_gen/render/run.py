@@ -31,7 +31,7 @@ from typing import Iterator
 
 from catalog_gen.catalog.index import chart_path
 from catalog_gen.catalog.model import OllamaInferenceLoad
-from catalog_gen.catalog.validate import Leaf, validate_paths
+from catalog_gen.catalog.validate import Leaf, ValidationResult, validate_paths
 from catalog_gen.errors import CatalogGenError, CatalogInvalid, Finding, UsageError, has_errors
 from catalog_gen.plan.plan import ChartPlan, build_plan
 from catalog_gen.proc import die_with_parent
@@ -76,12 +76,20 @@ def plan_leaves(paths: list[Path], base: Path | None = None) -> tuple[list[Chart
 
 
 def render_catalog(paths: list[Path], out: Path, *, check: bool = False, diff: bool = False, prune: bool = False,
-                   jobs: int | None = None, lock_timeout: float = 0.0, progress: Progress | None = None) -> RenderResult:
+                   jobs: int | None = None, lock_timeout: float = 0.0, progress: Progress | None = None,
+                   validated: ValidationResult | None = None) -> RenderResult:
     """Validate, then (holding the output folder's lock) repair what a killed run left, and render, check or prune.
 
     ``progress`` hears about each leaf done (and about waiting for the lock); nothing is printed.
+    ``validated``: the result of ``validate_paths(paths)`` when the caller has it already (``ci``), so the
+    catalog is not read and validated twice; with errors in it, nothing is rendered, as without it.
     """
-    leaves, findings = valid_leaves(paths)
+    if validated is None:
+        leaves, findings = valid_leaves(paths)
+    elif has_errors(validated.findings):
+        raise CatalogInvalid(validated.findings)
+    else:
+        leaves, findings = validated.leaves, validated.findings
     workers = _workers(len(leaves), jobs)  # before anything is written: CATALOG_GEN_JOBS may be wrong
 
     def waiting(waited: float, timeout: float, holder: str) -> None:
