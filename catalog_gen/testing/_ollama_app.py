@@ -145,7 +145,7 @@ class OllamaApp:
             if not message.get("more_body"):
                 break
         raw = bytes(body)
-        self.double.requests.append(RecordedRequest(method, path, headers, raw))
+        self.double.record(RecordedRequest(method, path, headers, raw))
         allowed = _allowed_methods(path)
         if allowed is None:
             await reply.full(404, TEXT_TYPE, b"404 page not found")

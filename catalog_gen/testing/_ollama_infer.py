@@ -10,6 +10,7 @@ and OpenAI routes format these, as Ollama's OpenAI middleware wraps its handlers
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -203,60 +204,75 @@ def new_call_id() -> str:
 async def events(c: Completion) -> AsyncIterator[dict]:
     """The native reply objects of one completion; releases the runner at the end."""
     knobs = c.double.knobs
+    compute = c.double.compute
+    shared = knobs.share_compute
+    key = c.model.display
     try:
         async with c.runner.slots:
             slot_ns = time.monotonic_ns()
-            await asyncio.sleep(knobs.ttft_seconds)
-            eval_start = time.monotonic_ns()
-            prompt_eval_ns = eval_start - slot_ns
-            count = 0 if c.model.answer_empty else knobs.tokens_per_reply
-            words = JSON_WORDS if c.json_format else WORDS
-            reason = "stop"
-            sent = 0
-            if c.think and count:
-                for thought in THINKING:
-                    yield c.piece("", thinking=thought)
-            if c.tool_call is not None and count:
-                call = {"id": new_call_id(), "function": {"index": 0, "name": c.tool_call["name"], "arguments": c.tool_call["arguments"]}}
-                yield c.piece("", tool_calls=[call])
-                sent += 1
-                count = 0
-            for i in range(count):
-                if c.num_predict is not None and i >= c.num_predict:
-                    reason = "length"
-                    break
-                if knobs.cut_after_chunks is not None and sent >= knobs.cut_after_chunks:
-                    if knobs.cut_mode == "drop":
-                        raise DropConnection()
-                    yield {"error": knobs.cut_message}
-                    return
-                if knobs.stall_after_chunks is not None and sent >= knobs.stall_after_chunks:
-                    await asyncio.Event().wait()  # until the client goes away or the server stops
-                if i > 0:
-                    await asyncio.sleep(knobs.token_interval_seconds)
-                yield c.piece(words[i % len(words)] if not c.json_format or i < len(words) else " ")
-                sent += 1
-            end_ns = time.monotonic_ns()
-            final = c.piece("")
-            final["done"] = True
-            final["done_reason"] = reason
-            if not c.chat:
-                final["context"] = list(range(1, c.prompt_tokens + sent + 1))
-            final.update(
-                _omit_zero(
-                    {
-                        "total_duration": end_ns - c.start_ns,
-                        "load_duration": c.loaded_ns - c.start_ns,
-                        "prompt_eval_count": c.prompt_tokens,
-                        "prompt_eval_duration": prompt_eval_ns,
-                        "eval_count": sent,
-                        "eval_duration": max(1, end_ns - eval_start) if sent else 0,
-                    }
-                )
-            )
-            yield final
+            entered = compute.enter(key)
+            try:
+                async with contextlib.aclosing(_generate(c, knobs, compute, shared, slot_ns)) as replies:
+                    async for event in replies:
+                        yield event
+            finally:
+                compute.leave(key, entered)
     finally:
         c.double.release(c.runner)
+
+
+async def _generate(c: Completion, knobs, compute, shared: bool, slot_ns: int) -> AsyncIterator[dict]:
+    """The reply of one completion while it holds a slot; compute time is shared with the other busy models."""
+    await compute.work(knobs.ttft_seconds, shared=shared)
+    eval_start = time.monotonic_ns()
+    prompt_eval_ns = eval_start - slot_ns
+    count = 0 if c.model.answer_empty else knobs.tokens_per_reply
+    words = JSON_WORDS if c.json_format else WORDS
+    reason = "stop"
+    sent = 0
+    if c.think and count:
+        for thought in THINKING:
+            yield c.piece("", thinking=thought)
+    if c.tool_call is not None and count:
+        call = {"id": new_call_id(), "function": {"index": 0, "name": c.tool_call["name"], "arguments": c.tool_call["arguments"]}}
+        yield c.piece("", tool_calls=[call])
+        sent += 1
+        count = 0
+    for i in range(count):
+        if c.num_predict is not None and i >= c.num_predict:
+            reason = "length"
+            break
+        if knobs.cut_after_chunks is not None and sent >= knobs.cut_after_chunks:
+            if knobs.cut_mode == "drop":
+                raise DropConnection()
+            yield {"error": knobs.cut_message}
+            return
+        if knobs.stall_after_chunks is not None and sent >= knobs.stall_after_chunks:
+            await asyncio.Event().wait()  # until the client goes away or the server stops
+        if i > 0:
+            await compute.work(knobs.token_interval_seconds, shared=shared)
+        yield c.piece(words[i % len(words)] if not c.json_format or i < len(words) else " ")
+        sent += 1
+    end_ns = time.monotonic_ns()
+    final = c.piece("")
+    final["done"] = True
+    final["done_reason"] = reason
+    if not c.chat:
+        final["context"] = list(range(1, c.prompt_tokens + sent + 1))
+    final.update(
+        _omit_zero(
+            {
+                "total_duration": end_ns - c.start_ns,
+                "load_duration": c.loaded_ns - c.start_ns,
+                "prompt_eval_count": c.prompt_tokens,
+                "prompt_eval_duration": prompt_eval_ns,
+                "eval_count": sent,
+                "eval_duration": max(1, end_ns - eval_start) if sent else 0,
+            }
+        )
+    )
+    c.double.served += 1
+    yield final
 
 
 # --- embeddings --------------------------------------------------------------------------------
@@ -297,9 +313,14 @@ async def embed(double: OllamaDouble, body: dict) -> dict:
         if not inputs:
             return {"model": name, "embeddings": []}
         async with runner.slots:
-            await asyncio.sleep(double.knobs.ttft_seconds)
+            entered = double.compute.enter(model.display)
+            try:
+                await double.compute.work(double.knobs.ttft_seconds, shared=double.knobs.share_compute)
+            finally:
+                double.compute.leave(model.display, entered)
             dims = 0 if model.answer_empty else model.embedding_length
             vectors = [embedding_of(text, dims) for text in inputs]
+        double.served += 1
         out = {"model": name, "embeddings": vectors}
         out.update(
             _omit_zero(

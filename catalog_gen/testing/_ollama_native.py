@@ -124,7 +124,7 @@ def ps_body(double: OllamaDouble) -> dict:
             {
                 "name": r.model.display,
                 "model": r.model.display,
-                "size": r.model.size + 1_073_741_824,
+                "size": r.model.memory_estimate,
                 "digest": r.model.digest,
                 "details": r.model.details(),
                 "expires_at": r.expires_at_text(),

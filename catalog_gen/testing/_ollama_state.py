@@ -1,12 +1,9 @@
-"""State of an Ollama test double: models on disk, knobs, and the scheduler.
+"""State of an Ollama test double: models on disk, knobs, the request log and counters.
 
-The scheduler follows Ollama's: a model is loaded on first use (``load_seconds``),
-stays loaded for its keep_alive after the last request (each request resets the
-timer), serves ``num_parallel`` requests at once and makes the others wait with no
-limit (no backpressure for a loaded model); only requests that need a load count
-against ``max_queue`` (past it: 503); past ``max_loaded_models`` the idle model
-used least recently is unloaded. A model still loading is listed by /api/ps (its
-runner joins the loaded set before the load finishes, with an estimated expires_at).
+The scheduler (loads, eviction, the load queue, keep-alive) lives in ``_ollama_sched``
+and the backend's shared compute in ``_ollama_compute``. A model still loading is
+listed by /api/ps (its runner joins the loaded set before the load finishes, with an
+estimated expires_at).
 
 Tests change ``OllamaDouble.knobs`` and the ``DoubleModel`` fields while the
 server runs: plain attribute writes, read by the server on each request.
@@ -14,16 +11,20 @@ server runs: plain attribute writes, read by the server on each request.
 
 from __future__ import annotations
 
-import asyncio
+import collections
 import dataclasses
 import datetime as dt
 import hashlib
 import json
 import time
 
+from catalog_gen.testing._ollama_compute import ComputeShare
 from catalog_gen.testing._ollama_names import ModelName, parse_env_keep_alive, parse_name
+from catalog_gen.testing._ollama_sched import MAX_QUEUE_MESSAGE, MaxQueueError, Runner, Scheduler
 
-MAX_QUEUE_MESSAGE = "server busy, please try again.  maximum pending requests exceeded"
+__all__ = ["MAX_QUEUE_MESSAGE", "DoubleModel", "Knobs", "MaxQueueError", "OllamaDouble", "RecordedRequest", "Runner",
+           "format_time"]
+RUNNER_OVERHEAD_BYTES = 1_073_741_824  # KV cache and compute graph on top of the file, as /api/ps reports it
 _EPOCH = dt.datetime(2026, 1, 15, 9, 30, 0, tzinfo=dt.timezone.utc)
 
 
@@ -55,6 +56,16 @@ class DoubleModel:
         parsed = parse_name(self.name)
         assert parsed is not None
         return parsed
+
+    @property
+    def memory_estimate(self) -> int:
+        """What the loaded model takes (the ``size`` /api/ps reports): the file plus KV cache and graph."""
+        return self.size + RUNNER_OVERHEAD_BYTES
+
+    @property
+    def blob_path(self) -> str:
+        """The model layer's blob file: Ollama's tie-break when it picks a model to unload."""
+        return "blobs/sha256-" + self._layer("model", self.size - 1_561)["digest"].split(":", 1)[1]
 
     @property
     def display(self) -> str:
@@ -115,6 +126,9 @@ class Knobs:
     default_keep_alive: str = "5m"  # OLLAMA_KEEP_ALIVE
     origins: str = ""  # OLLAMA_ORIGINS: comma-separated extra allowed origins (the built-ins are always there)
     listen_loopback: bool = True  # OLLAMA_HOST on 127.0.0.1: the Host check runs; False = 0.0.0.0, no Host check
+    memory_bytes: int | None = None  # the backend's memory for models (VRAM); None = only max_loaded_models limits
+    share_compute: bool = True  # models generating at once share the device (each runs at 1/k speed)
+    request_log_limit: int = 2000  # OllamaDouble.requests keeps the last N requests
     # failure injection
     fail_next: int = 0  # the next N inference requests fail before streaming
     fail_status: int = 500
@@ -133,26 +147,6 @@ class RecordedRequest:
     body: bytes
 
 
-class MaxQueueError(Exception):
-    pass
-
-
-class Runner:
-    """A model loaded (or loading) in memory."""
-
-    def __init__(self, model: DoubleModel, num_parallel: int, session: float) -> None:
-        self.model = model
-        self.ready = asyncio.Event()
-        self.slots = asyncio.Semaphore(max(1, num_parallel))
-        self.refs = 0
-        self.session = session
-        self.expires_at = time.time() + min(session, 1e10)
-        self.loaded_at = 0.0
-
-    def expires_at_text(self) -> str:
-        return format_time(self.expires_at)
-
-
 def format_time(epoch: float) -> str:
     """Go's RFC 3339 with nanoseconds and trailing zeros trimmed."""
     epoch = min(epoch, 253402300799.0)
@@ -161,17 +155,20 @@ def format_time(epoch: float) -> str:
     return text + "Z"
 
 
+
 class OllamaDouble:
-    """Models on disk, knobs, the request log, and (while served) the scheduler."""
+    """Models on disk, knobs, the request log, and (while served) the scheduler and the shared compute."""
 
     def __init__(self, models: list[DoubleModel] | None = None, knobs: Knobs | None = None) -> None:
         self.models: list[DoubleModel] = list(models or [])
         self.knobs = knobs or Knobs()
-        self.requests: list[RecordedRequest] = []
+        # the last ``request_log_limit`` requests (a ring: memory stays flat however long it runs)
+        self.requests: collections.deque[RecordedRequest] = collections.deque(maxlen=max(1, self.knobs.request_log_limit))
+        self.request_count = 0  # every request that arrived, ever
+        self.served = 0  # completions and embeddings answered in full
         self.base_url = ""
-        self._runners: dict[tuple, Runner] = {}
-        self._pending_loads = 0
-        self._waiters: list[asyncio.Future] = []
+        self.sched = Scheduler(self)
+        self.compute = ComputeShare()
 
     # --- test-facing helpers ---------------------------------------------------------------
 
@@ -184,8 +181,31 @@ class OllamaDouble:
     def loaded(self) -> list[str]:
         """Names of models loaded and ready (/api/ps also lists those still loading)."""
         now = time.time()
-        runners = list(self._runners.values())  # read-only here: the server thread owns the dict
+        runners = list(self.sched.runners.values())  # read-only here: the server thread owns the dict
         return sorted(r.model.display for r in runners if r.ready.is_set() and (r.refs > 0 or r.expires_at > now))
+
+    def record(self, request: RecordedRequest) -> None:
+        self.requests.append(request)
+        self.request_count += 1
+
+    def stats(self) -> dict:
+        """Counters for benchmarks: loads per model, evictions, requests, busy time (read from any thread)."""
+        s = self.sched.stats
+        return {
+            "requests": self.request_count,
+            "served": self.served,
+            "loads": dict(s.loads),
+            "load_total": sum(s.loads.values()),
+            "evictions": dict(s.evictions),
+            "eviction_total": sum(s.evictions.values()),
+            "expiries": s.expiries,
+            "aborted_loads": s.aborted_loads,
+            "peak_loaded": s.peak_loaded,
+            "peak_memory_bytes": s.peak_memory_bytes,
+            "load_seconds": s.load_seconds,
+            "busy_seconds": self.compute.busy_seconds,
+            "slot_seconds": self.compute.slot_seconds,
+        }
 
     def find(self, name: str, *, on_disk_only: bool = True) -> DoubleModel | None:
         parsed = parse_name(name)
@@ -199,80 +219,22 @@ class OllamaDouble:
     def default_keep_alive(self) -> float:
         return parse_env_keep_alive(self.knobs.default_keep_alive)
 
-    # --- scheduler (runs on the server's event loop) ---------------------------------------------
-
-    def _reap(self) -> None:
-        now = time.time()
-        for key, r in list(self._runners.items()):
-            if r.ready.is_set() and r.refs == 0 and r.expires_at <= now:
-                del self._runners[key]
+    # --- scheduler (runs on the server's event loop; see _ollama_sched) ---------------------------
 
     def runners(self, *, include_loading: bool = False) -> list[Runner]:
-        self._reap()
-        return [r for r in self._runners.values() if include_loading or r.ready.is_set()]
+        self.sched.reap()
+        return [r for r in self.sched.runners.values() if include_loading or r.ready.is_set()]
 
     async def acquire(self, model: DoubleModel, keep_alive: float | None) -> Runner:
         """Load ``model`` when needed and take a reference; raises MaxQueueError."""
-        self._reap()
-        session = self.default_keep_alive() if keep_alive is None else keep_alive
-        key = model.parsed.key
-        runner = self._runners.get(key)
-        if runner is None or not runner.ready.is_set():
-            if self._pending_loads >= self.knobs.max_queue:
-                raise MaxQueueError(MAX_QUEUE_MESSAGE)
-            self._pending_loads += 1
-            try:
-                if runner is None:
-                    runner = Runner(model, self.knobs.num_parallel, session)
-                    self._runners[key] = runner
-                    asyncio.get_running_loop().create_task(self._load(runner))
-                await runner.ready.wait()
-            finally:
-                self._pending_loads -= 1
-        runner.refs += 1
-        runner.session = session
-        runner.expires_at = time.time() + min(session, 1e10)
-        return runner
-
-    async def _load(self, runner: Runner) -> None:
-        while True:
-            self._reap()
-            ready = [r for r in self._runners.values() if r.ready.is_set()]
-            if len(ready) < self.knobs.max_loaded_models:
-                break
-            idle = [r for r in ready if r.refs == 0]
-            if idle:
-                victim = min(idle, key=lambda r: r.expires_at)
-                self._runners.pop(victim.model.parsed.key, None)
-                break
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            await waiter  # a release wakes us
-        await asyncio.sleep(self.knobs.load_seconds)
-        runner.loaded_at = time.time()
-        runner.ready.set()
+        return await self.sched.acquire(model, keep_alive)
 
     def release(self, runner: Runner) -> None:
-        """Drop a reference; synchronous so it is safe in ``finally`` of a cancelled request."""
-        runner.refs -= 1
-        if runner.refs == 0:
-            runner.expires_at = time.time() + min(runner.session, 1e10)
-            if runner.session == 0 and self._runners.get(runner.model.parsed.key) is runner:
-                del self._runners[runner.model.parsed.key]
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        self.sched.release(runner)
 
     def unload(self, model: DoubleModel) -> None:
-        """keep_alive 0 with an empty prompt: expire the runner now (after its requests finish)."""
-        runner = self._runners.get(model.parsed.key)
-        if runner is None:
-            return
-        runner.session = 0
-        if runner.refs == 0 and runner.ready.is_set():
-            del self._runners[model.parsed.key]
+        self.sched.unload(model)
 
     def remove_from_disk(self, model: DoubleModel) -> None:
         model.on_disk = False
-        self._runners.pop(model.parsed.key, None)
+        self.sched.remove(model)

@@ -39,10 +39,24 @@ and not (``finish_reason: tool_calls``); ``format`` (json, schema, else a 500);
 ``encoding_format`` and ``dimensions`` on ``/v1/embeddings``; ``/v1/responses`` and
 ``/v1/messages`` with their named SSE events; the account and cloud routes.
 
+Scheduling, after the addendum's "Environment and scheduling" (``_ollama_sched``):
+loads in progress count against ``max_loaded_models`` and the memory budget
+(``Knobs.memory_bytes``; a model takes ``DoubleModel.memory_estimate`` = file + 1 GiB,
+the size /api/ps reports; a new model needs at most 80% of the free memory unless it
+is alone), loads run one at a time, the victim is the idle model with the shortest
+keep-alive (then by blob path), a busy one is drained first, requests waiting for a
+load are bounded by ``max_queue``, a client leaving mid-load aborts it; slots are per
+model (``num_parallel``, 1 for embedding models); models generating at once share the
+backend's compute (``_ollama_compute``: k busy models each run at 1/k speed;
+``share_compute=False`` turns that off). ``double.requests`` keeps only the last
+``request_log_limit`` requests; ``double.stats()`` has the counters (loads and
+evictions per model, requests, served, busy and slot seconds, peaks).
+
 Knobs (``Knobs``): ``load_seconds``, ``ttft_seconds``, ``token_interval_seconds``,
 ``tokens_per_reply``, ``pull_seconds``, ``num_parallel``, ``max_loaded_models``,
 ``max_queue``, ``default_keep_alive``, ``origins`` (OLLAMA_ORIGINS), ``listen_loopback``
-(False: bound to 0.0.0.0, no host check), ``version``; failure injection:
+(False: bound to 0.0.0.0, no host check), ``version``, ``memory_bytes``, ``share_compute``,
+``request_log_limit``; failure injection:
 ``fail_next`` (+ ``fail_status``, ``fail_message``), ``cut_after_chunks`` with
 ``cut_mode`` "error" (a last error line) or "drop" (the connection closes),
 ``stall_after_chunks``. Per model (``DoubleModel``): ``on_disk`` (False = only
