@@ -347,6 +347,16 @@ def _add_router_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--poll-interval", type=float, metavar="S", help="seconds between health/model polls of each backend")
     p.add_argument("--breaker-failures", type=int, metavar="N", help="failures in a row that open a backend's circuit")
     p.add_argument("--breaker-cooldown", type=float, metavar="S", help="seconds an open circuit waits before its probe")
+    p.add_argument("--role", choices=("sidecar", "gateway"), help="sidecar (default): in front of the pod's Ollama processes; "
+                   "gateway: in front of a pool's worker routers")
+    p.add_argument("--worker", action="append", metavar="URL", help="gateway: a worker router http://HOST:PORT (repeatable)")
+    p.add_argument("--worker-service", metavar="NAME", help="gateway: discover workers from this Service's EndpointSlices")
+    p.add_argument("--worker-namespace", metavar="NS", help="gateway: the namespace of --worker-service")
+    p.add_argument("--worker-port-name", metavar="NAME", help="gateway: the EndpointSlice port of the worker routers (default router)")
+    p.add_argument("--worker-slots", type=int, metavar="N", help="gateway: slots per model on a worker (default: what it reports)")
+    p.add_argument("--prefix-affinity", action=argparse.BooleanOptionalAction, default=None,
+                   help="gateway: keep a conversation on one worker, within --hash-load-factor (default on)")
+    p.add_argument("--hash-load-factor", type=float, metavar="F", help="gateway: a worker takes at most F x the average load (default 1.25)")
 
 
 def _run_router(args: argparse.Namespace) -> int:
@@ -363,6 +373,9 @@ def _run_router(args: argparse.Namespace) -> int:
         idle_timeout=args.idle_timeout, cors_allowed_origins=args.cors_origin, admin_socket=args.admin_socket,
         keep_alive_min=args.keep_alive_min, keep_alive_max=args.keep_alive_max,
         max_models_per_backend=args.max_models_per_backend, backend_memory_bytes=args.backend_memory_bytes,
+        role=args.role, workers=args.worker, worker_service=args.worker_service, worker_namespace=args.worker_namespace,
+        worker_port_name=args.worker_port_name, worker_slots=args.worker_slots, prefix_affinity=args.prefix_affinity,
+        hash_load_factor=args.hash_load_factor,
     )
     return serve(config)
 

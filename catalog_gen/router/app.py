@@ -113,8 +113,7 @@ class RouterApp:
     def __init__(self, config: RouterConfig) -> None:
         self.config = config
         self.metrics = Metrics()
-        self.backends = [Backend(url, config.slots_per_backend, config.connect_timeout, self.metrics,
-                                 config.breaker_failures, config.breaker_cooldown) for url in config.backends]
+        self.backends = self._make_backends(config)
         pins = {normalize_model(m.name): m.digest for m in config.models if m.digest}
         self.balancer = Balancer(self.backends, config.max_queue, config.queue_timeout, self.metrics, pins,
                                  config.max_models_per_backend, config.backend_memory_bytes)
@@ -124,6 +123,29 @@ class RouterApp:
         self.keep_alive = KeepAlivePolicy(set(self.keeper.pins), config.keep_alive_min, config.keep_alive_max)
         self._tasks: list[asyncio.Task] = []
         self.draining = False  # set when the server was told to stop: /router/state says so
+
+    def _make_backends(self, config: RouterConfig) -> list[Backend]:
+        backends = [Backend(url, config.slots_per_backend, config.connect_timeout, self.metrics,
+                            config.breaker_failures, config.breaker_cooldown) for url in config.backends]
+        for index, backend in enumerate(backends):
+            backend.index = index
+        return backends
+
+    def start_background(self) -> list[asyncio.Task]:
+        """The background work (one keeper loop per backend); the gateway adds discovery."""
+        loop = asyncio.get_running_loop()
+        return [loop.create_task(self.keeper.run(b)) for b in self.backends]
+
+    def stop_background(self) -> None:
+        pass
+
+    def affinity_key(self, path: str, body: bytes, model: str) -> str | None:
+        """The conversation key for prefix affinity (the gateway's); None: least loaded."""
+        return None
+
+    def retryable(self, exc: UpstreamError) -> bool:
+        """Whether a failure before the reply's first byte may be retried on another backend."""
+        return True
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
@@ -135,13 +157,14 @@ class RouterApp:
     async def _lifespan(self, receive, send) -> None:
         await receive()
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self.keeper.run(b)) for b in self.backends]
+        self._tasks = self.start_background()
         if self.keys is not None:
             self._tasks.append(loop.create_task(self._reload_keys()))
         await send({"type": "lifespan.startup.complete"})
         await receive()
         for task in self._tasks:
             task.cancel()
+        self.stop_background()
         self.keeper.stop()
         for backend in self.backends:
             backend.pool.close()
@@ -318,6 +341,8 @@ class RouterApp:
 
     def _unknown(self, model: str) -> bool:
         """True when every backend has listed its models (polled /api/tags) and none has ``model`` on disk."""
+        if not self.backends:
+            return False
         for backend in self.backends:
             listed = backend.on_disk
             if listed is None or model in listed:
@@ -357,7 +382,8 @@ class RouterApp:
             lease = None
             if use_slot:
                 try:
-                    lease = await self.balancer.acquire(model, exclude=failed)
+                    lease = await self.balancer.acquire(model, exclude=failed,
+                                                        key=self.affinity_key(path, body, model) if failed is None else None)
                 except Refused as refused:
                     await dialect.send_error(send, path, refused.status, str(refused),
                                              [(b"retry-after", str(refused.retry_after).encode())], head_only)
@@ -382,7 +408,7 @@ class RouterApp:
                 except (UpstreamError, TimeoutError) as exc:
                     if isinstance(exc, UpstreamError):
                         backend.record_failure("connect" if exc.before_response else "response", str(exc))
-                        if failed is None and self._another(model, backend, use_slot):
+                        if failed is None and self.retryable(exc) and self._another(model, backend, use_slot):
                             self.metrics.retries.inc()
                             failed = backend
                             continue

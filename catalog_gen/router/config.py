@@ -33,6 +33,16 @@ class ModelPin:
     digest: str | None = None
     keep_warm: bool = True
     kind: str = "text"  # "text" (warm-up: generate) or "embedding" (warm-up: embed)
+    min_workers: int = 0  # gateway: keep it loaded on at least this many workers (0 = on demand)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WorkerDiscovery:
+    """Where a gateway finds its workers: the EndpointSlices of a Service."""
+
+    service: str
+    namespace: str
+    port_name: str = "router"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -57,6 +67,12 @@ class RouterConfig:
     keep_alive_max: float = 3600.0
     max_models_per_backend: int = 3
     backend_memory_bytes: int | None = None
+    role: str = "sidecar"  # "sidecar": in front of the pod's Ollama processes; "gateway": in front of worker routers
+    workers: tuple[str, ...] = ()
+    worker_discovery: WorkerDiscovery | None = None
+    worker_slots: int | None = None
+    prefix_affinity: bool = True
+    hash_load_factor: float = 1.25
     # Not rendered by the chart; tuned for tests and odd sites.
     poll_interval: float = 2.0
     breaker_failures: int = 3
@@ -86,9 +102,16 @@ KEYS: dict[str, tuple[str, str, str]] = {
     "pollIntervalSeconds": ("poll_interval", "--poll-interval", "seconds>0"),
     "breakerFailures": ("breaker_failures", "--breaker-failures", "int>=1"),
     "breakerCooldownSeconds": ("breaker_cooldown", "--breaker-cooldown", "seconds>0"),
+    "role": ("role", "--role", "role"),
+    "workers": ("workers", "--worker", "backends"),
+    "workerDiscovery": ("worker_discovery", "--worker-service", "discovery"),
+    "workerSlots": ("worker_slots", "--worker-slots", "int>=1"),
+    "prefixAffinity": ("prefix_affinity", "--prefix-affinity", "bool"),
+    "hashLoadFactor": ("hash_load_factor", "--hash-load-factor", "factor"),
 }
+DISCOVERY_FLAGS = {"worker_service": "service", "worker_namespace": "namespace", "worker_port_name": "portName"}
 FIELD_TO_KEY = {field: key for key, (field, _flag, _kind) in KEYS.items()}
-_MODEL_KEYS = {"name", "digest", "keepWarm", "kind"}
+_MODEL_KEYS = {"name", "digest", "keepWarm", "kind", "minWorkers"}
 
 
 def load_config(path: Path | None = None, **overrides) -> RouterConfig:
@@ -103,6 +126,12 @@ def load_config(path: Path | None = None, **overrides) -> RouterConfig:
     if path is not None:
         raw = _read(path)
         values.update(_from_file(raw, str(path)))
+    discovery_flags = {DISCOVERY_FLAGS[f]: overrides.pop(f) for f in list(overrides) if f in DISCOVERY_FLAGS}
+    discovery_flags = {k: v for k, v in discovery_flags.items() if v is not None}
+    if discovery_flags:
+        merged = dict(_discovery_as_dict(values.get("worker_discovery")))
+        merged.update(discovery_flags)
+        values["worker_discovery"] = _check("discovery", merged, "the command line: --worker-service/--worker-namespace")
     for field, value in overrides.items():
         if value is None:
             continue
@@ -123,13 +152,38 @@ def load_config(path: Path | None = None, **overrides) -> RouterConfig:
         where = f"{path}: key \"keepAliveMinSeconds\"" if path else "the command line: --keep-alive-min"
         raise InputError(f"{where}: {config.keep_alive_min:g} is above keepAliveMaxSeconds {config.keep_alive_max:g}",
                          hint="the lower bound of a caller's keep_alive must not exceed the upper bound")
+    _check_role(config, path)
+    return config
+
+
+def _check_role(config: RouterConfig, path: Path | None) -> None:
+    where = f"{path}" if path else "the command line"
+    if config.role == "gateway":
+        if config.backends:
+            raise InputError(f"{where}: \"backends\" (Ollama processes) are for role sidecar; a gateway talks to worker routers",
+                             hint="list worker routers in \"workers\" (--worker URL) or use \"workerDiscovery\"")
+        if bool(config.workers) == bool(config.worker_discovery):
+            raise InputError(f"{where}: role gateway needs exactly one of \"workers\" and \"workerDiscovery\", "
+                             f"got {'both' if config.workers else 'neither'}",
+                             hint="local use: --worker http://127.0.0.1:8081 (repeatable); in a cluster: "
+                                  "--worker-service NAME --worker-namespace NS (the workers' Service)")
+        return
+    if config.workers or config.worker_discovery:
+        key = "workers" if config.workers else "workerDiscovery"
+        raise InputError(f"{where}: \"{key}\" is a gateway setting but the role is sidecar",
+                         hint="set \"role\": \"gateway\" (--role gateway), or list Ollama processes in \"backends\"")
     if not config.backends:
         where = f"{path}: key \"backends\"" if path else "the command line"
         raise InputError(
             f"{where}: no Ollama backend given",
             hint="list them in the config file (\"backends\": [\"http://127.0.0.1:11434\"]) or pass --backend URL",
         )
-    return config
+
+
+def _discovery_as_dict(value) -> dict:
+    if value is None:
+        return {}
+    return {"service": value.service, "namespace": value.namespace, "portName": value.port_name}
 
 
 def _read(path: Path) -> object:
@@ -176,7 +230,7 @@ def _from_file(raw: object, name: str) -> dict:
             if not isinstance(value, list):
                 raise InputError(f"{where} must be a list of models", hint='write [{"name": "llama3.1:8b"}]')
             values[field] = tuple(_model_from_file(item, f"{name}: key \"models[{i}]\"") for i, item in enumerate(value))
-        elif value is None and kind in ("file", "socket", "bytes"):
+        elif value is None and (kind in ("file", "socket", "bytes", "discovery") or key == "workerSlots"):
             values[field] = None
         else:
             values[field] = _check(kind, value, where)
@@ -215,6 +269,23 @@ def _check(kind: str, value, where: str):
         return float(value)
     if kind == "origins":
         return _origins(value, where)
+    if kind == "role":
+        if value not in ("sidecar", "gateway"):
+            raise InputError(f"{where} must be \"sidecar\" or \"gateway\", got {value!r}",
+                             hint="sidecar: in front of the pod's Ollama processes; gateway: in front of a pool's workers")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise InputError(f"{where} must be true or false, got {value!r}")
+        return value
+    if kind == "factor":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 1:
+            raise InputError(f"{where} must be a number above 1, got {value!r}",
+                             hint="the bound c of consistent hashing with bounded loads: a worker takes at most c x the "
+                                  "average load, e.g. 1.25")
+        return float(value)
+    if kind == "discovery":
+        return _discovery(value, where)
     if kind == "socket":
         if not isinstance(value, (str, Path)) or not str(value).startswith("/"):
             raise InputError(f"{where} must be an absolute path for a unix socket, or null, got {value!r}",
@@ -258,6 +329,29 @@ def _origins(value, where: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_PORT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$")
+
+
+def _discovery(value, where: str) -> WorkerDiscovery:
+    if isinstance(value, WorkerDiscovery):
+        return value
+    example = '{"service": "chat-workers", "namespace": "ml", "portName": "router"}'
+    if not isinstance(value, dict):
+        raise InputError(f"{where} must be a mapping", hint=f"write {example}")
+    unknown = set(value) - {"service", "namespace", "portName"}
+    if unknown:
+        raise InputError(f"{where}: unknown key \"{sorted(unknown)[0]}\"", hint=f"write {example}")
+    for key, pattern in (("service", _DNS_LABEL), ("namespace", _DNS_LABEL), ("portName", _PORT_NAME)):
+        if key == "portName" and key not in value:
+            continue
+        item = value.get(key)
+        if not isinstance(item, str) or not pattern.match(item):
+            raise InputError(f"{where}: \"{key}\" must be a Kubernetes name (lower case letters, digits and -), got {item!r}",
+                             hint=f"write {example}")
+    return WorkerDiscovery(value["service"], value["namespace"], value.get("portName", "router"))
+
+
 def _backend_url(value, where: str) -> str:
     text = value if isinstance(value, str) else ""
     parts = urlsplit(text) if text else None
@@ -273,7 +367,7 @@ def _backend_url(value, where: str) -> str:
     return f"http://{host}:{port or 80}"
 
 
-def _model(name, digest, keep_warm, kind, where: str) -> ModelPin:
+def _model(name, digest, keep_warm, kind, where: str, min_workers=0) -> ModelPin:
     if not isinstance(name, str) or not _MODEL_NAME.match(name):
         raise InputError(f"{where}: {name!r} is not a valid Ollama model name",
                          hint=patterns.FRIENDLY[patterns.MODEL_NAME][1])
@@ -283,7 +377,10 @@ def _model(name, digest, keep_warm, kind, where: str) -> ModelPin:
         raise InputError(f"{where}: keepWarm must be true or false, got {keep_warm!r}")
     if kind not in ("text", "embedding"):
         raise InputError(f"{where}: kind must be \"text\" or \"embedding\", got {kind!r}")
-    return ModelPin(name=name, digest=digest, keep_warm=keep_warm, kind=kind)
+    if isinstance(min_workers, bool) or not isinstance(min_workers, int) or min_workers < 0:
+        raise InputError(f"{where}: minWorkers must be an integer >= 0, got {min_workers!r}",
+                         hint="the workers a gateway keeps this model loaded on; 0 = loaded on demand")
+    return ModelPin(name=name, digest=digest, keep_warm=keep_warm, kind=kind, min_workers=min_workers)
 
 
 def _model_from_file(item, where: str) -> ModelPin:
@@ -292,22 +389,26 @@ def _model_from_file(item, where: str) -> ModelPin:
     unknown = set(item) - _MODEL_KEYS
     if unknown:
         raise InputError(f"{where}: unknown key \"{sorted(unknown)[0]}\"", hint=f"a model has {', '.join(sorted(_MODEL_KEYS))}")
-    return _model(item["name"], item.get("digest"), item.get("keepWarm", True), item.get("kind", "text"), where)
+    return _model(item["name"], item.get("digest"), item.get("keepWarm", True), item.get("kind", "text"), where,
+                  item.get("minWorkers", 0))
 
 
 def _model_from_flag(text, where: str) -> ModelPin:
-    """``NAME[@DIGEST][,kind=text|embedding][,keepWarm=true|false]``."""
+    """``NAME[@DIGEST][,kind=text|embedding][,keepWarm=true|false][,minWorkers=N]``."""
     if isinstance(text, ModelPin):
         return text
     head, *options = str(text).split(",")
     name, _, digest = head.partition("@")
-    settings = {"kind": "text", "keepWarm": "true"}
+    settings = {"kind": "text", "keepWarm": "true", "minWorkers": "0"}
     for option in options:
         key, _, value = option.partition("=")
         if key not in settings or not value:
             raise InputError(f"{where} {text!r}: unknown option {option!r}",
-                             hint="write NAME[@DIGEST][,kind=text|embedding][,keepWarm=true|false]")
+                             hint="write NAME[@DIGEST][,kind=text|embedding][,keepWarm=true|false][,minWorkers=N]")
         settings[key] = value
     if settings["keepWarm"] not in ("true", "false"):
         raise InputError(f"{where} {text!r}: keepWarm must be true or false")
-    return _model(name, digest or None, settings["keepWarm"] == "true", settings["kind"], f"{where} {text!r}")
+    if not settings["minWorkers"].isdigit():
+        raise InputError(f"{where} {text!r}: minWorkers must be an integer >= 0")
+    return _model(name, digest or None, settings["keepWarm"] == "true", settings["kind"], f"{where} {text!r}",
+                  int(settings["minWorkers"]))

@@ -123,7 +123,12 @@ def make_server(config: RouterConfig, sock: socket.socket):
                     signal.signal(sig, handler)
 
     logging.getLogger("uvicorn.error").addFilter(_DropAbort())
-    app = RouterApp(config)
+    if config.role == "gateway":
+        from catalog_gen.router.gateway import GatewayApp
+
+        app = GatewayApp(config)
+    else:
+        app = RouterApp(config)
     uconfig = uvicorn.Config(
         app, loop="uvloop", http="httptools", lifespan="on", access_log=False, proxy_headers=False,
         server_header=False, date_header=False, timeout_keep_alive=KEEP_ALIVE_SECONDS,
@@ -145,7 +150,13 @@ def serve(config: RouterConfig, host: str | None = None, port: int | None = None
     server = make_server(config, sock)
     gc.collect()
     gc.freeze()
-    log.info("router listening on %s:%d in front of %s%s", host, sock.getsockname()[1], ", ".join(config.backends),
+    if config.role == "gateway":
+        found = config.worker_discovery
+        front = (f"the workers of Service {found.namespace}/{found.service} (EndpointSlices, port {found.port_name})"
+                 if found else "workers " + ", ".join(config.workers))
+    else:
+        front = ", ".join(config.backends)
+    log.info("router (%s) listening on %s:%d in front of %s%s", config.role, host, sock.getsockname()[1], front,
              f"; management on unix socket {config.admin_socket}" if config.admin_socket else "")
     server.run(sockets=[sock])
     return 0 if server.started else 2

@@ -28,10 +28,11 @@ _HIGH_WATER = 256 * 1024
 class UpstreamError(Exception):
     """The backend failed us. ``before_response``: no status line had been received."""
 
-    def __init__(self, message: str, *, before_response: bool, reused: bool = False) -> None:
+    def __init__(self, message: str, *, before_response: bool, reused: bool = False, connect: bool = False) -> None:
         super().__init__(message)
         self.before_response = before_response
         self.reused = reused
+        self.connect = connect  # no connection could be made: not a byte of the request left
 
 
 class Response:
@@ -231,9 +232,10 @@ class Pool:
                 _transport, conn = await loop.create_connection(lambda: _Connection(self), self.host, self.port)
         except TimeoutError as exc:
             raise UpstreamError(f"connecting to {self.name} timed out after {self.connect_timeout:g}s",
-                                before_response=True) from exc
+                                before_response=True, connect=True) from exc
         except OSError as exc:
-            raise UpstreamError(f"cannot connect to {self.name}: {exc.strerror or exc}", before_response=True) from exc
+            raise UpstreamError(f"cannot connect to {self.name}: {exc.strerror or exc}", before_response=True,
+                                connect=True) from exc
         return conn
 
     async def request(self, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> Response:
