@@ -63,6 +63,10 @@ CONSTRAINTS = {
     "ollama.processes": {"minimum": 1, "maximum": 16},
     "replicaCount": {"minimum": 0},
     "pull.registryMirror": {"pattern": r"^$|^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[0-9]{1,5})?$", "maxLength": 260},
+    # a model pool (only in its charts): at least two gateways, as validate says
+    "pool.gateway.replicas": {"minimum": 2},
+    "pool.maxLoadedModels": {"minimum": 1},
+    "pool.workerPortName": {"pattern": r"^[a-z]([-a-z0-9]*[a-z0-9])?$", "maxLength": 15},  # an IANA service name
 }
 MODEL_ITEM = {
     "type": "object",
