@@ -146,6 +146,9 @@ class OllamaApp:
                 break
         raw = bytes(body)
         self.double.record(RecordedRequest(method, path, headers, raw))
+        if path == self.double.knobs.health_path and method in ("GET", "HEAD"):
+            await reply.json(200, {})  # a benchmark's stand-in for what some proxies probe; Ollama has none
+            return
         allowed = _allowed_methods(path)
         if allowed is None:
             await reply.full(404, TEXT_TYPE, b"404 page not found")

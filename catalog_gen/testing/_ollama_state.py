@@ -129,6 +129,7 @@ class Knobs:
     memory_bytes: int | None = None  # the backend's memory for models (VRAM); None = only max_loaded_models limits
     share_compute: bool = True  # models generating at once share the device (each runs at 1/k speed)
     request_log_limit: int = 2000  # OllamaDouble.requests keeps the last N requests
+    health_path: str | None = None  # NOT Ollama: answer 200 {} here, for proxies that insist on probing (vllm-router's /health)
     # failure injection
     fail_next: int = 0  # the next N inference requests fail before streaming
     fail_status: int = 500
