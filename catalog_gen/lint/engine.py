@@ -20,6 +20,7 @@ from catalog_gen.lint.locate import TemplateLineMap, node_position
 from catalog_gen.lint.objects import Issue, K8sObject
 from catalog_gen.lint.podspec import ChartView
 from catalog_gen.lint.policies import CHECK_BY_ID
+from catalog_gen.lint.shared import SharedWork
 
 DEFAULT_SCENARIO = "values.yaml"
 
@@ -30,6 +31,9 @@ class Settings:
     crds: CrdStore
     require_schemas: bool
     scratch: Path  # a private temporary folder (helm lint's shadow copies)
+    # Work shared between the charts of a run (see shared.py); None lints each chart the straightforward way
+    # (every Helm schema check, every template parsed): the findings are the same, tests compare them.
+    shared: SharedWork | None = None
 
 
 def display_path(path: Path) -> str:
@@ -96,7 +100,7 @@ class _Locator:
             if issue.line or obj is None:
                 rendered_line, rendered_col = issue.line, issue.column
             else:
-                line0, col0 = node_position(obj.node, issue.pointer)
+                line0, col0 = node_position(obj.node, obj.node_pointer(issue.pointer))
                 rendered_line, rendered_col = obj.line_offset + line0 + 1, col0 + 1
             line_map = self._line_map(template, rendered.get(template, ""))
             located = line_map.lookup(rendered_line, rendered_col) if line_map else None
@@ -151,10 +155,16 @@ def _render_and_check(chart: helm.LoadedChart, scenarios: list[helm.Scenario], s
         for template in sorted(rendered):
             key = (template, rendered[template])
             if key not in parsed:  # most templates render the same in every scenario: parse them once
-                parsed[key] = manifests.parse_template(template, rendered[template])
+                parsed[key] = (settings.shared.parse(template, rendered[template], chart.release) if settings.shared
+                               else manifests.parse_template(template, rendered[template]))
             objects += parsed[key][0]
             issues += parsed[key][1]
         yield scenario.name, issues + check_objects(objects, settings, memo), rendered
+
+
+def _has_subcharts(chart_dir: Path) -> bool:
+    """A ``charts/`` folder (subcharts Helm loads) or dependencies: Helm's render then validates more than lint does."""
+    return (chart_dir / "charts").exists() or (chart_dir / "requirements.yaml").exists()
 
 
 def lint_chart(chart_dir: Path, settings: Settings) -> list[Finding]:
@@ -171,17 +181,21 @@ def lint_chart(chart_dir: Path, settings: Settings) -> list[Finding]:
     add(surveyed, DEFAULT_SCENARIO, {})
     if not safe:
         return list(findings.values())
-    lint_issues = helm.lint(chart_dir, settings.kube.version, settings.scratch)
     chart, own = helm.load(chart_dir)
     scenarios, scenario_issues = helm.scenarios(chart_dir)
     own += scenario_issues
     add(own, DEFAULT_SCENARIO, {})
+    schema_checked = False
     if chart is not None:
         try:
             for name, issues, rendered in _render_and_check(chart, scenarios, settings):
                 own += issues if name == DEFAULT_SCENARIO else []
                 add(issues, name, rendered)
+            schema_checked = settings.shared is not None and chart.defaults_rendered and not _has_subcharts(chart_dir)
         finally:
             chart.close()
+    # Helm lint's findings come last (so a finding our own steps report better wins); it runs after the
+    # renders so that it can skip the schema validation the default render has just done (helm.lint).
+    lint_issues = helm.lint(chart_dir, settings.kube.version, settings.scratch, schema_checked=schema_checked)
     add(_drop_helm_duplicates(lint_issues, own), DEFAULT_SCENARIO, {})
     return list(findings.values())

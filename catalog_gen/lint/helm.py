@@ -139,8 +139,15 @@ def _read_for_copy(entry: os.DirEntry, chart_dir: Path) -> bytes:
     return data
 
 
-def lint(chart_dir: Path, kube_version: str, scratch: Path) -> list[Issue]:
-    """``helm lint --strict`` of one chart; warnings are errors, infos stay infos."""
+def lint(chart_dir: Path, kube_version: str, scratch: Path, *, schema_checked: bool = False) -> list[Issue]:
+    """``helm lint --strict`` of one chart; warnings are errors, infos stay infos.
+
+    ``schema_checked``: the caller rendered the chart's default values with Helm without an error, and
+    the chart has no subcharts. Helm's render validates exactly what helm lint's two schema checks
+    validate then (``values.yaml``, coalesced, against ``values.schema.json``), so lint skips them
+    (``skip_schema_validation``): each compiles the schema again, about 7 ms a chart of ours. When the
+    render failed, lint validates as usual and reports the schema errors in its own words.
+    """
     shadow = scratch / chart_dir.name
     try:
         try:
@@ -149,7 +156,8 @@ def lint(chart_dir: Path, kube_version: str, scratch: Path) -> list[Issue]:
             return [Issue(chartfiles.CHECK, f"cannot copy the chart for helm lint: {refused.message}", file="Chart.yaml")]
         except OSError as exc:
             return [Issue("helm-lint", f"cannot copy the chart for helm lint: {exc}", file="Chart.yaml")]
-        report = helm_python.lint(str(shadow), strict=True, kube_version=f"v{kube_version}.0")
+        report = helm_python.lint(str(shadow), strict=True, kube_version=f"v{kube_version}.0",
+                                  skip_schema_validation=True if schema_checked else None)
     except helm_python.HelmError as exc:
         return [Issue("helm-lint", f"helm lint failed: {str(exc).replace(str(shadow), str(chart_dir))}", file="Chart.yaml")]
     finally:
@@ -199,6 +207,7 @@ class LoadedChart:
         self._chart = helm_python.Chart.load(str(chart_dir))
         name = str(self._chart.metadata.get("name") or "")
         self.release = name if RELEASE_NAME.match(name) and len(name) <= 53 else "release-name"
+        self.defaults_rendered = False  # the default values rendered without an error (schema validation included)
 
     def close(self) -> None:
         self._chart.close()
@@ -211,6 +220,8 @@ class LoadedChart:
             template, line, column = _position(str(exc))
             issue = Issue("helm-render", f"render failed: {exc}", file=template or "Chart.yaml", line=line, column=column)
             return {}, [issue]  # the caller names the scenario
+        if scenario.values is None:
+            self.defaults_rendered = True
         manifests = {}
         for key, text in rendered.items():
             path = key.split("/", 1)[1] if "/" in key else key

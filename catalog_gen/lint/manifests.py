@@ -53,6 +53,11 @@ class _Loader(yaml.CSafeLoader):
         return _SEQ if kind is yaml.SequenceNode else _MAP
 
 
+def resolve_plain(value: str) -> str:
+    """The tag a plain (unquoted, untagged) scalar with this text resolves to, as parsing does."""
+    return _Loader.resolve(None, yaml.ScalarNode, value, (True, False))  # type: ignore[arg-type]
+
+
 def _scalar(node: yaml.ScalarNode) -> Any:
     tag = node.tag
     if tag == _STR:

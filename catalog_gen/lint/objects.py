@@ -38,6 +38,20 @@ class K8sObject:
     name: str
     node: Any = None  # the composed YAML node of the document (positions for locating)
     line_offset: int = 0  # 0-based line of the document's first line in the rendered output
+    # (token, placeholder) pairs when ``node`` was parsed from text with the chart's name and digests
+    # replaced (shared.py): node keys hold placeholders where the data holds the tokens
+    node_alias: tuple[tuple[str, str], ...] | None = None
+
+    def node_pointer(self, pointer: str) -> str:
+        """``pointer`` as the keys of ``node`` spell it (each key replaced as the text was, in the same order)."""
+        if not self.node_alias:
+            return pointer
+        segments = []
+        for segment in unescape_pointer(pointer):
+            for token, mark in self.node_alias:
+                segment = segment.replace(token, mark)
+            segments.append(segment)
+        return "".join("/" + escape_pointer(s) for s in segments)
 
     @property
     def ref(self) -> str:

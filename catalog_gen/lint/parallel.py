@@ -50,16 +50,23 @@ class Job:
     scratch: str
 
 
+_SHARED: list = []  # this process's SharedWork, made on first use
+
+
 def lint_one(job: Job, index: int, chart: Path) -> list[Finding]:
     from catalog_gen.lint.crds import CrdStore
     from catalog_gen.lint.engine import Settings, lint_chart
     from catalog_gen.lint.kube_schemas import KubeSchemas
+    from catalog_gen.lint.shared import SharedWork
 
+    if not _SHARED:
+        _SHARED.append(SharedWork())
     settings = Settings(
         KubeSchemas.for_version(job.kube_version),
         CrdStore.load(job.crd_dirs),
         job.require_schemas,
         Path(job.scratch) / str(index),
+        _SHARED[0],
     )
     return lint_chart(chart, settings)
 
