@@ -244,7 +244,7 @@ class GatewayKeeper(Keeper):
 
 
 class GatewayApp(RouterApp):
-    def __init__(self, config: RouterConfig) -> None:
+    def __init__(self, config: RouterConfig, kube_api_client=None) -> None:
         super().__init__(config)
         self.keeper = GatewayKeeper(config, self.backends, self.metrics, self.balancer.dispatch, self.balancer)
         if config.prefix_affinity:
@@ -253,6 +253,10 @@ class GatewayApp(RouterApp):
         self._workers: dict[str, asyncio.Task] = {}
         self._next_index = 0
         self.discovery = None
+        if config.worker_discovery is not None:  # the API client is made now: a missing kubeconfig fails at start
+            from catalog_gen.router.discovery import EndpointSliceWatch
+
+            self.discovery = EndpointSliceWatch(config.worker_discovery, self, kube_api_client)
         for url in config.workers:
             self.add_worker(url, start=False)
 
@@ -269,8 +273,12 @@ class GatewayApp(RouterApp):
     def add_worker(self, url: str, start: bool = True) -> WorkerBackend:
         backend = self.worker(url)
         if backend is not None:
-            backend.removed = False
-            backend.update_draining()
+            if backend.removed:
+                backend.removed = False
+                backend.update_draining()
+                if self.balancer.ring is not None:
+                    self.balancer.ring.add(url)
+                log.info("gateway: worker %s is back", url)
             return backend
         backend = WorkerBackend(url, self.config, self.metrics)
         backend.index = self._next_index
@@ -325,13 +333,9 @@ class GatewayApp(RouterApp):
         for backend in self.backends:
             if backend.url not in self._workers:
                 self._start(backend)
-        tasks = []
-        if self.config.worker_discovery is not None:
-            from catalog_gen.router.discovery import EndpointSliceWatch
-
-            self.discovery = EndpointSliceWatch(self.config.worker_discovery, self, asyncio.get_running_loop())
-            tasks.append(asyncio.get_running_loop().create_task(self.discovery.run()))
-        return tasks
+        if self.discovery is None:
+            return []
+        return [asyncio.get_running_loop().create_task(self.discovery.run())]
 
     def stop_background(self) -> None:
         if self.discovery is not None:
