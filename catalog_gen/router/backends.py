@@ -98,6 +98,10 @@ class Backend:
     def size_of(self, model: str) -> int:
         return self.sizes.get(model, 0)
 
+    def serving(self, model: str) -> bool:
+        """A request for ``model`` is in flight here (Ollama never evicts it for another)."""
+        return self.inflight_by_model.get(model, 0) > 0
+
     def has_slot(self, model: str) -> bool:
         """A slot of ``model``'s runner is free here (each loaded model has ``slots`` of its own)."""
         return self.busy.get(model, 0) < self.slots

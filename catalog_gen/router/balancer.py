@@ -143,7 +143,7 @@ class Balancer:
         """
         held = backend.held_models() - {model}
         if evict:
-            held = {m for m in held if backend.inflight_by_model.get(m)}
+            held = {m for m in held if backend.serving(m)}
         if evict and not held:
             return True
         max_models, memory = self.limits(backend)

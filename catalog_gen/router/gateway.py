@@ -71,6 +71,9 @@ class WorkerBackend(Backend):
     def load(self) -> float:
         return self.inflight + self.external
 
+    def serving(self, model: str) -> bool:
+        return self.inflight_by_model.get(model, 0) > 0 or self.external_by_model.get(model, 0) > 0
+
     def has_slot(self, model: str) -> bool:
         return self.busy.get(model, 0) + self.external_by_model.get(model, 0) < self.slots
 
