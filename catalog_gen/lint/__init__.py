@@ -99,25 +99,27 @@ def lint_charts(
     default ``cache.default_dir()``); the findings are the same either way.
     """
     from catalog_gen.lint import parallel
-    from catalog_gen.lint.cache import LintCache
+    from catalog_gen.lint.cache import LintCache, default_dir
     from catalog_gen.lint.crds import CrdStore
     from catalog_gen.lint.kube_schemas import normalize_version
 
     version = normalize_version(kube_version)
     charts = find_charts([Path(p) for p in chart_dirs])
     crd_paths = tuple(Path(d).resolve() for d in crd_dirs)
-    crd_store = CrdStore.load(crd_paths)  # fail early on a bad --crds, in this process
+    where = (cache_dir if cache_dir is not None else default_dir()) if cache else None
+    crd_cache = Path(where).resolve() if where is not None else None
+    crd_store = CrdStore.load(crd_paths, crd_cache)  # fail early on a bad --crds, in this process
     workers = max(1, jobs or min(4, os.cpu_count() or 1))
     done = parallel.counter(progress, len(charts))
-    stored = LintCache.open(cache_dir, kube_version=version, crd_files=crd_store.files,
-                            require_schemas=require_schemas) if cache else None
+    stored = LintCache.open(where, kube_version=version, crd_files=crd_store.files,
+                            require_schemas=require_schemas) if where is not None else None
     keys = [stored.key(chart) for chart in charts] if stored else [None] * len(charts)
     per_chart = [stored.get(key) if stored and key else None for key in keys]
     todo = [i for i, found in enumerate(per_chart) if found is None]
     done(len(charts) - len(todo))
     if todo:
         with scratch_folder() as scratch:
-            job = parallel.Job(version, crd_paths, require_schemas, scratch)
+            job = parallel.Job(version, crd_paths, require_schemas, scratch, str(crd_cache) if crd_cache else None)
             if workers > 1 and len(todo) >= parallel.PARALLEL_MIN:
                 linted = parallel.run_in_processes(job, [charts[i] for i in todo], workers, done)
             else:

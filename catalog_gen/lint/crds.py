@@ -28,6 +28,7 @@ import jsonschema_rs
 import yaml
 
 from catalog_gen.errors import InputError, UsageError
+from catalog_gen.lint.cache import ConvertedCrds
 from catalog_gen.lint.kube_schemas import OBJECT_META, KubeSchemas
 from catalog_gen.lint.manifests import split_documents
 
@@ -146,11 +147,34 @@ def _parse(text: str, source: str) -> list[dict]:
     return [d for d in crds if d.get("kind") == "CustomResourceDefinition"]
 
 
+_ROW_FIELDS = {"group": str, "kind": str, "version": str, "served": bool, "deprecated": bool, "deprecation_warning": str}
+
+
+def _as_row(version: CrdVersion) -> dict:
+    """A converted version as kept on disk (without its source: the same document may be in another file)."""
+    row = {name: getattr(version, name) for name in _ROW_FIELDS}
+    row["schema"] = version.schema
+    return row
+
+
+def _from_rows(rows: list[dict], source: str) -> list[CrdVersion] | None:
+    """The versions of a stored conversion, or None when an entry is malformed (then it is converted again)."""
+    versions = []
+    for row in rows:
+        if set(row) != {*_ROW_FIELDS, "schema"} or not all(type(row[k]) is t for k, t in _ROW_FIELDS.items()):
+            return None
+        if row["schema"] is not None and not isinstance(row["schema"], dict):
+            return None
+        versions.append(CrdVersion(**row, source=source))
+    return versions
+
+
 class CrdStore:
     """Every CRD under some directories, by (group, kind); schemas compiled on first use."""
 
-    def __init__(self, directories: tuple[Path, ...]) -> None:
+    def __init__(self, directories: tuple[Path, ...], converted: ConvertedCrds | None = None) -> None:
         self.directories = directories
+        self._converted = converted  # conversions kept on disk (the lint cache), or None
         self.files: list[Path] = []
         self._pending: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._versions: dict[tuple[str, str], dict[str, CrdVersion]] = {}
@@ -165,9 +189,10 @@ class CrdStore:
 
     @staticmethod
     @functools.cache
-    def load(directories: tuple[Path, ...]) -> "CrdStore":
-        """One store per set of folders for the life of the process (what a CLI run needs)."""
-        return CrdStore(directories)
+    def load(directories: tuple[Path, ...], cache_dir: Path | None = None) -> "CrdStore":
+        """One store per set of folders for the life of the process (what a CLI run needs); with ``cache_dir``
+        (the lint cache) converted CRDs are kept there between runs."""
+        return CrdStore(directories, ConvertedCrds(cache_dir) if cache_dir is not None else None)
 
     def _index(self, path: Path) -> None:
         try:
@@ -184,9 +209,14 @@ class CrdStore:
                 self._add_parsed(chunk, str(path))
 
     def _add_parsed(self, text: str, source: str) -> None:
-        for crd in _parse(text, source):
-            for version in _versions_of(crd, source):
-                self._versions.setdefault((version.group, version.kind), {})[version.version] = version
+        rows = self._converted.get(text) if self._converted else None
+        versions = _from_rows(rows, source) if rows is not None else None
+        if versions is None:
+            versions = [version for crd in _parse(text, source) for version in _versions_of(crd, source)]
+            if self._converted:
+                self._converted.put(text, [_as_row(version) for version in versions])
+        for version in versions:
+            self._versions.setdefault((version.group, version.kind), {})[version.version] = version
 
     def versions(self, group: str, kind: str) -> dict[str, CrdVersion]:
         """Versions of one custom resource kind ({} when no CRD defines it)."""

@@ -19,12 +19,22 @@ import re
 import threading
 from pathlib import Path
 
+import importlib.util
+
 import jsonschema_rs
-import kubernetes_validate
 
 from catalog_gen.errors import ToolError, UsageError
 
-SCHEMA_ROOT = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+
+def _package_folder(name: str) -> Path:
+    """Where an installed package lives, without importing it (kubernetes_validate imports jsonschema: 0.1 s)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.origin:
+        return Path(name)  # not installed: available_versions() finds no schemas and says so
+    return Path(spec.origin).parent
+
+
+SCHEMA_ROOT = _package_folder("kubernetes_validate") / "kubernetes-json-schema"
 _VERSION_DIR = re.compile(r"^v(\d+)\.(\d+)\.\d+-local-strict$")
 _USER_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?$")
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"

@@ -48,6 +48,7 @@ class Job:
     crd_dirs: tuple[Path, ...]
     require_schemas: bool
     scratch: str
+    crd_cache: str | None = None  # the lint cache folder, where converted CRDs are kept (None: not kept)
 
 
 _SHARED: list = []  # this process's SharedWork, made on first use
@@ -63,7 +64,7 @@ def lint_one(job: Job, index: int, chart: Path) -> list[Finding]:
         _SHARED.append(SharedWork())
     settings = Settings(
         KubeSchemas.for_version(job.kube_version),
-        CrdStore.load(job.crd_dirs),
+        CrdStore.load(job.crd_dirs, Path(job.crd_cache) if job.crd_cache else None),
         job.require_schemas,
         Path(job.scratch) / str(index),
         _SHARED[0],
@@ -78,6 +79,7 @@ def _to_json(job: Job, share: list[tuple[int, Path]]) -> str:
             "crd_dirs": [str(d) for d in job.crd_dirs],
             "require_schemas": job.require_schemas,
             "scratch": job.scratch,
+            "crd_cache": job.crd_cache,
             "charts": [[index, str(chart)] for index, chart in share],
         }
     )
@@ -182,7 +184,8 @@ def _worker(request_file: str) -> int:
     if os.environ.get(PARENT_ENV, "").isdigit():
         die_with_parent(int(os.environ[PARENT_ENV]))  # a parent killed outright takes its workers with it
     request = json.loads(Path(request_file).read_text(encoding="utf-8"))
-    job = Job(request["kube_version"], tuple(Path(d) for d in request["crd_dirs"]), request["require_schemas"], request["scratch"])
+    job = Job(request["kube_version"], tuple(Path(d) for d in request["crd_dirs"]), request["require_schemas"], request["scratch"],
+              request.get("crd_cache"))
     try:
         results = []
         for index, chart in request["charts"]:

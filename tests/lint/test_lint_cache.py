@@ -53,7 +53,7 @@ def charts(tmp_path):
 
 def _entries(folder: Path) -> list[Path]:
     """Findings entries (not the stat index's)."""
-    return sorted(p for p in folder.rglob("*.json") if not p.name.endswith(".stat.json"))
+    return sorted(p for p in folder.rglob("*.json") if not p.name.endswith((".stat.json", ".crd.json")))
 
 
 def test_cached_findings_equal_uncached_ones(charts, lint_cache_dir, linted):
