@@ -279,3 +279,13 @@ def test_gateway_config_is_what_the_router_reads(chart, request, tmp_path):
     assert loaded.worker_discovery.port_name == "router"
     assert [(m.name, m.min_workers) for m in loaded.models] == [(m["name"], m["minWorkers"]) for m in config["models"]]
     assert loaded.hash_load_factor == config["hashLoadFactor"] and loaded.prefix_affinity == config["prefixAffinity"]
+
+
+def test_alerts_read_models_on_the_workers_and_requests_at_the_gateway(example, zoo):
+    rules = {r["alert"]: r["expr"] for r in example.one("PrometheusRule")["spec"]["groups"][0]["rules"]}
+    for alert in ("OllamaSlowModelLoad", "OllamaModelNotReady"):
+        assert 'job="model-pool-workers",namespace="ml-pool"' in rules[alert], alert
+    for alert in ("OllamaHighErrorRate", "OllamaQueueBacklog", "OllamaNoReadyReplica"):
+        assert 'job="model-pool",namespace="ml-pool"' in rules[alert] and "-workers" not in rules[alert], alert
+    plain = {r["alert"]: r["expr"] for r in zoo["plain"].one("PrometheusRule")["spec"]["groups"][0]["rules"]}
+    assert 'job="plain",namespace="ml-test"' in plain["OllamaModelNotReady"]

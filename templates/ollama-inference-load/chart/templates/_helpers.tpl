@@ -121,6 +121,19 @@ Usage: expr: sum(rate(ollama_router_requests_total{ {{- include "catalog-gen.pro
 {{- end -}}
 
 {{/*
+PromQL label matchers of the series about models on disk and model loads: the workers' job in a
+model pool (`<release>-workers`; the gateway's job is the release's), the release's job otherwise.
+Usage: expr: min(ollama_router_model_ready{ {{- include "catalog-gen.workersPromSelector" . -}} })
+*/}}
+{{- define "catalog-gen.workersPromSelector" -}}
+{{- $sel := include "catalog-gen.promSelector" . -}}
+{{- if .Values.pool -}}
+{{- $sel = replace (printf "job=\"%s\"," (include "catalog-gen.fullname" .)) (printf "job=\"%s-workers\"," (include "catalog-gen.fullname" .)) $sel -}}
+{{- end -}}
+{{- $sel -}}
+{{- end -}}
+
+{{/*
 An image reference: repository:tag, and @digest when the digest is pinned (the digest decides).
 Usage: image: {{ include "catalog-gen.imageRef" .Values.image }}
 */}}
