@@ -197,7 +197,7 @@ FOLDERS = [
     ("gitops_disagree", "b.yaml", "catalog.gitops-disagree", 11, 11, "/gitops/argocd/mode"),
     ("gitops_name_clash", "b.yaml", "catalog.gitops-name", 3, 14, "/serviceName"),
 ]
-CLEAN_FOLDERS = ["same_host_in_other_environment", "defaults_cascade"]
+CLEAN_FOLDERS = ["same_host_in_other_environment", "defaults_cascade", "pool_replicas_inherited"]
 
 # Folders with a catalog/ and committed charts/: (folder, finding codes of `validate catalog` run inside).
 COMMITTED = [("cache_shrinks", ["catalog.cache-shrink"], "shrink from 17Gi (charts/dev/coder/values.yaml) to 8Gi"),
