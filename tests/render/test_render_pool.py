@@ -289,3 +289,13 @@ def test_alerts_read_models_on_the_workers_and_requests_at_the_gateway(example, 
         assert 'job="model-pool",namespace="ml-pool"' in rules[alert] and "-workers" not in rules[alert], alert
     plain = {r["alert"]: r["expr"] for r in zoo["plain"].one("PrometheusRule")["spec"]["groups"][0]["rules"]}
     assert 'job="plain",namespace="ml-test"' in plain["OllamaModelNotReady"]
+
+
+def test_pool_charts_lint_clean_with_the_crds_and_schemas(example, ingress_pool):
+    """Both pool charts pass `catalog-gen lint --require-schemas` (Kubernetes 1.31 schemas, the shared CRDs)."""
+    from catalog_gen.lint import lint_charts
+
+    result = lint_charts([example.chart.parent.parent, ingress_pool.chart.parent.parent], kube_version="1.31",
+                         crd_dirs=[h.CRDS], require_schemas=True)
+    assert result.charts_checked >= 2
+    assert [f"{f.file}:{f.line} {f.code} {f.message}" for f in result.findings if f.severity.value != "info"] == []
