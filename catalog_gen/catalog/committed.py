@@ -64,12 +64,16 @@ def _blocks(text: str, keys: tuple[str, ...]) -> str:
 def cache_shrink_findings(leaves: list["Leaf"], charts: Path) -> list[Finding]:
     if not charts.is_dir():
         return []
-    from catalog_gen.catalog.model import OllamaInferenceLoad
+    from catalog_gen.catalog.model import Cache, OllamaInferenceLoad
     from catalog_gen.errors import CatalogGenError
     from catalog_gen.plan.plan import build_plan
 
+    default_mode = Cache.model_fields["mode"].default
     findings = []
     for leaf in leaves:
+        cache = leaf.data.get("cache")
+        if (cache.get("mode", default_mode) if isinstance(cache, dict) else default_mode) not in CLAIM_MODES:
+            continue  # the model's cache.mode (checked below too): no claim, nothing can shrink; the chart is not read
         values_file = charts / chart_path(leaf.data) / "values.yaml"
         committed = committed_cache(values_file) if values_file.is_file() else None
         if committed is None or committed[0] not in CLAIM_MODES:

@@ -62,3 +62,15 @@ def test_render_catalog_refuses_a_validation_with_errors(repo):
                                        result.files_checked, result.leaves)
     with pytest.raises(CatalogInvalid):
         run.render_catalog([Path("catalog")], Path("charts"), check=True, validated=broken)
+
+
+def test_leaves_without_a_claim_do_not_read_their_committed_chart(repo, monkeypatch):
+    from catalog_gen.catalog import committed
+
+    read = []
+    real = committed.committed_cache
+    monkeypatch.setattr(committed, "committed_cache", lambda path: read.append(path) or real(path))
+    result = validate.validate_paths([Path("catalog")], charts=Path("charts"))
+    claims = [leaf for leaf in result.leaves if (leaf.data.get("cache") or {}).get("mode") in committed.CLAIM_MODES]
+    assert 0 < len(claims) < len(result.leaves)  # the example catalog has both kinds
+    assert sorted(read) == sorted(Path("charts") / committed.chart_path(leaf.data) / "values.yaml" for leaf in claims)
