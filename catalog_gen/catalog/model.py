@@ -495,9 +495,9 @@ class PoolGateway(Strict):
         "loads), so they reuse its KV cache; off: least outstanding requests only.",
     )
     hash_load_factor: float = Field(
-        default=1.25, ge=1.0, le=4.0,
-        description="Bound `c` of consistent hashing with bounded loads: a worker takes a prefix's request only while it "
-        "holds at most `c` times the average load; higher keeps more affinity, lower spreads more.",
+        default=1.25, gt=1.0, le=4.0,
+        description="Bound `c` of consistent hashing with bounded loads (above 1): a worker takes a prefix's request only "
+        "while it holds at most `c` times the average load; higher keeps more affinity, lower spreads more.",
     )
 
 

@@ -24,9 +24,7 @@ from catalog_gen.plan.serving import longest_request_seconds
 
 WORKER_PORT_NAME = "router"
 GATEWAY_RESOURCES = {"requests": {"cpu": "250m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}
-CONTRACT_KEYS = ("role", "listen", "models", "maxQueue", "queueTimeoutSeconds", "requestTimeoutSeconds",
-                 "idleTimeoutSeconds", "connectTimeoutSeconds", "maxBodyBytes", "shutdownGraceSeconds",
-                 "corsAllowedOrigins", "prefixAffinity", "hashLoadFactor")
+GATEWAY_POLL_SECONDS = 1  # each worker's /router/state (the contract: about every 0.5-1 s)
 
 
 def enabled(ctx: PlanContext) -> bool:
@@ -65,6 +63,10 @@ def gateway_config(ctx: PlanContext, port: int) -> dict:
         "maxBodyBytes": byte_count(router.max_body_size),
         "shutdownGraceSeconds": longest_request_seconds(ctx),
         "corsAllowedOrigins": list(router.cors_allowed_origins),
+        "keepAliveMinSeconds": seconds(router.keep_alive_min),
+        "keepAliveMaxSeconds": seconds(router.keep_alive_max),
+        "idleUnloadSeconds": seconds(router.idle_unload),
+        "pollIntervalSeconds": GATEWAY_POLL_SECONDS,
         "prefixAffinity": leaf.pool.gateway.prefix_affinity,
         "hashLoadFactor": leaf.pool.gateway.hash_load_factor,
     }
@@ -85,8 +87,9 @@ def add_pool(ctx: PlanContext) -> None:
     v.put("pool.gateway.replicas", gateway.replicas, "Gateway replicas (at least 2; a PodDisruptionBudget keeps all but one).")
     v.put("pool.gateway.resources", GATEWAY_RESOURCES, "Resources of the gateway container.")
     v.put("pool.gateway.config", gateway_config(ctx, port),
-          "gateway.json as data; the chart adds workerDiscovery (this release's `<release>-workers` Service and "
-          "namespace) and apiKeysFile (with router.apiKeySecret).")
+          "gateway.json as data (the router's keys, docs/router.md; the leaf's router settings, spread copies unloaded "
+          "after idleUnloadSeconds, workers polled every pollIntervalSeconds); the chart adds workerDiscovery (this "
+          "release's `<release>-workers` Service and namespace) and apiKeysFile (with router.apiKeySecret).")
     _decide(ctx)
 
 

@@ -66,6 +66,7 @@ CONSTRAINTS = {
     # a model pool (only in its charts): at least two gateways, as validate says
     "pool.gateway.replicas": {"minimum": 2},
     "pool.maxLoadedModels": {"minimum": 1},
+    "pool.gateway.config.hashLoadFactor": {"exclusiveMinimum": 1},
     "pool.workerPortName": {"pattern": r"^[a-z]([-a-z0-9]*[a-z0-9])?$", "maxLength": 15},  # an IANA service name
 }
 MODEL_ITEM = {

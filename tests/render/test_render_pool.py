@@ -17,10 +17,12 @@ import render_helpers as h
 
 from catalog_gen.render.run import render_catalog
 
-# The keys of gateway.json the contract allows (existing router keys plus the gateway's own).
+# The keys of gateway.json the contract allows: router keys that mean in a gateway what they mean in the sidecar,
+# plus the gateway's own; never the sidecar's Ollama-facing ones (backends, slotsPerBackend, maxModelsPerBackend...).
 CONTRACT_KEYS = {
     "role", "listen", "apiKeysFile", "corsAllowedOrigins", "maxQueue", "queueTimeoutSeconds", "maxBodyBytes",
     "requestTimeoutSeconds", "idleTimeoutSeconds", "connectTimeoutSeconds", "shutdownGraceSeconds", "models",
+    "keepAliveMinSeconds", "keepAliveMaxSeconds", "idleUnloadSeconds", "pollIntervalSeconds",
     "workers", "workerDiscovery", "workerSlots", "prefixAffinity", "hashLoadFactor",
 }
 MODEL_KEYS = {"name", "digest", "keepWarm", "kind", "minWorkers"}
@@ -29,7 +31,7 @@ INGRESS_POOL = h.leaf(
     serviceName="cpu-pool", model=None,
     models=[{"name": "qwen2.5:0.5b", "minWorkers": 2}, {"name": "qwen2.5:1.5b"}, {"name": "llama3.2:3b", "minWorkers": 0}],
     container={"resources": {"limits": {"memory": "8Gi"}}},
-    pool={"enabled": True, "workers": 3, "gateway": {"replicas": 3, "prefixAffinity": False, "hashLoadFactor": 1.5}},
+    pool={"enabled": True, "workers": 3, "gateway": {"replicas": 3, "prefixAffinity": False, "hashLoadFactor": 2}},
     ingress={"enabled": True, "host": "pool.example.com", "api": "ingress", "ingressClassName": "nginx"},
 )
 
@@ -191,7 +193,7 @@ def test_gateway_config_follows_the_contract(example):
 def test_gateway_config_without_keys_or_affinity(ingress_pool):
     config = gateway_config(ingress_pool)
     assert "apiKeysFile" not in config
-    assert (config["prefixAffinity"], config["hashLoadFactor"]) == (False, 1.5)
+    assert (config["prefixAffinity"], config["hashLoadFactor"]) == (False, 2)  # an integer in the leaf, a number to the router
     assert config["workerDiscovery"]["namespace"] == "ml-test"
 
 
@@ -279,6 +281,7 @@ def test_gateway_config_is_what_the_router_reads(chart, request, tmp_path):
     assert loaded.worker_discovery.port_name == "router"
     assert [(m.name, m.min_workers) for m in loaded.models] == [(m["name"], m["minWorkers"]) for m in config["models"]]
     assert loaded.hash_load_factor == config["hashLoadFactor"] and loaded.prefix_affinity == config["prefixAffinity"]
+    assert (loaded.idle_unload, loaded.poll_interval) == (900, 1)
 
 
 def test_alerts_read_models_on_the_workers_and_requests_at_the_gateway(example, zoo):
