@@ -15,7 +15,8 @@ MIN_GATEWAYS = 2
 
 
 @rule("leaf.pool", "A pool has the router on its workers, at least 2 gateway replicas, one Ollama process per worker and "
-      "KEDA (not an HPA) for autoscaling; `minWorkers` is set only in a pool and agrees with `keepWarm`.")
+      "KEDA (not an HPA) for autoscaling; `minWorkers` is set only in a pool and agrees with `keepWarm`; a worker count "
+      "the leaf writes is not ignored (`container.replicas`, or `pool.workers` under autoscaling).")
 def _pool(v: LeafView):
     enabled = v.get("pool", "enabled")
     if not enabled:
@@ -53,6 +54,11 @@ def _pool(v: LeafView):
         yield v.finding("/container/replicas", "leaf.pool",
                         "`container.replicas` is ignored in a pool: `pool.workers` sets the worker pods",
                         "move the count to `pool.workers`", key=True, severity=Severity.WARNING)
+    if _written_here(v, "/pool/workers") and v.get("autoscaling", "enabled"):
+        yield v.finding("/pool/workers", "leaf.pool",
+                        "`pool.workers` is ignored with `autoscaling.enabled`: KEDA keeps the workers between "
+                        "`autoscaling.minReplicas` and `maxReplicas`",
+                        "remove `pool.workers`, or set the bounds under `autoscaling`", key=True, severity=Severity.WARNING)
     for pointer, model in v.model_entries():
         if model.get("keepWarm") is False and (model.get("minWorkers") or 0) > 0:
             yield v.finding(f"{pointer}/minWorkers", "leaf.pool",

@@ -163,6 +163,8 @@ EXPECTED = [
     Expect("pool_several_processes.yaml", "leaf.pool", 11, 14, "/ollama/processes", "ollama.processes: 1"),
     Expect("pool_autoscaling_hpa.yaml", "leaf.pool", 11, 11, "/autoscaling/engine", "engine: keda"),
     Expect("pool_container_replicas_ignored.yaml", "leaf.pool", 9, 3, "/container/replicas", "pool.workers", severity="warning"),
+    Expect("pool_workers_with_autoscaling.yaml", "leaf.pool", 13, 3, "/pool/workers", "remove `pool.workers`",
+           severity="warning", message="KEDA keeps the workers"),
     Expect("pool_warm_set_too_big.yaml", "leaf.pool-capacity", 18, 12, "/pool/workers", "minWorkers: 0",
            message="llama3.1:8b x1, llama3.2:3b x1, mistral:7b x1, qwen2.5:1.5b x1, qwen2.5:7b x1; 5 warm copies for 4 model slots"),
     Expect("pool_model_larger_than_worker.yaml", "leaf.pool-capacity", 9, 11, "/models/1/name", "bigger GPU",
