@@ -302,3 +302,13 @@ def test_pool_charts_lint_clean_with_the_crds_and_schemas(example, ingress_pool)
                          crd_dirs=[h.CRDS], require_schemas=True)
     assert result.charts_checked >= 2
     assert [f"{f.file}:{f.line} {f.code} {f.message}" for f in result.findings if f.severity.value != "info"] == []
+
+
+def test_leaf_strings_reach_gateway_json_as_data(tmp_path):
+    """A CORS origin holding template syntax and quotes comes out of Helm exactly as the leaf wrote it."""
+    origin = 'https://{{.Release.Name}}"x'
+    r = pool_chart(h.render_leaf(tmp_path, h.leaf(serviceName="inject", model=None,
+                                                  models=[{"name": "qwen2.5:0.5b"}],
+                                                  router={"corsAllowedOrigins": [origin]},
+                                                  pool={"enabled": True, "workers": 2})))
+    assert gateway_config(r)["corsAllowedOrigins"] == [origin]
