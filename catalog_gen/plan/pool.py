@@ -123,7 +123,7 @@ def _decide(ctx: PlanContext) -> None:
                    f"{unit.disk_bytes / 10**9:.1f} GB read into memory at about "
                    f"{pool_capacity.TYPICAL_LOAD_BYTES_PER_SECOND // 10**6} MB/s from a local disk or the page cache, "
                    f"{pool_capacity.SLOW_LOAD_BYTES_PER_SECOND // 10**6} MB/s from a network volume; the request "
-                   "waits, and a busy worker evicts its idlest model first")
+                   "waits; on a full worker Ollama first evicts an idle model (shortest keep-alive first)")
     gateway = leaf.pool.gateway
     ctx.decide("gateway", f"Deployment {leaf.service_name}-gateway, {gateway.replicas} replicas, PodDisruptionBudget "
                "maxUnavailable 1, spread over kubernetes.io/hostname (ScheduleAnyway)",
