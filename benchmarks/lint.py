@@ -22,7 +22,7 @@ Times, as users run them:
 Prints a Markdown table. Target: 1000 charts in at most 8 s wall on the
 project's 2-core machine (other sessions share it: compare CPU time too).
 
-    .venv/bin/python benchmarks/lint.py --generated [--charts 1000] [--runs 3] [--kv-charts 50]
+    .venv/bin/python benchmarks/lint.py --generated [--charts 1000] [--runs 3] [--kv-charts 50] [--profile 50]
 
 With --generated: the generator's own charts instead. A catalog of N copies of
 the seed leaf (catalog/dev/ollama-phi.yaml, each under its own name and host)
@@ -38,7 +38,10 @@ with autoscaling on (router and monitoring are on by default), rendered with
   lint with the cache);
 - `kubernetes-validate --strict` on the default-values objects of a sample of
   the charts (--kv-charts), scaled to all of them.
-It checks that the cached and the uncached lint reports are identical.
+It checks that the cached and the uncached lint reports are identical. With
+--profile N it also lints N of the charts serially in this process, once the
+straightforward way and once with the work shared between charts, and prints
+the CPU time a chart of each stage (Helm's calls, parsing, checks).
 Targets: cold at most 12 s, one change at most 2 s (lint) and 3 s (ci).
 """
 
@@ -207,6 +210,10 @@ def generated(args: argparse.Namespace) -> int:
         if (root / "cold.json").read_text() != (root / "warm.json").read_text():
             raise SystemExit("the cached and the uncached lint reports differ")
 
+        profiled = None
+        if args.profile:
+            profiled = (min(args.profile, len(charts) - 1), *profile_stages(charts[: args.profile + 1], shared=False),
+                        *profile_stages(charts[: args.profile + 1], shared=True))
         sample = charts[: args.kv_charts or 50]
         files, objects = render_for_kubernetes_validate(sample, root / "rendered")
         objects_per_chart = objects / len(sample)
@@ -234,7 +241,77 @@ def generated(args: argparse.Namespace) -> int:
     print(f"| `kubernetes-validate --strict` | default-values objects, built-in kinds, first error | {kv_s:.2f} | {kv_cpu:.2f} | | "
           f"1x (measured on {len(sample)} charts, scaled) |")
     print("\nThe cached and uncached lint reports were identical.")
+    if profiled:
+        print_profile(*profiled)
     return 0
+
+
+STAGES = ("chart survey", "Helm load", "Helm render", "Helm lint (native)", "helm lint shadow copy", "parse manifests",
+          "checks (schemas, semantics, policies)")
+
+
+def profile_stages(charts: list[Path], shared: bool) -> tuple[dict[str, float], float]:
+    """CPU seconds per stage and in all, linting ``charts`` serially in this process (after one chart to warm up)."""
+    import collections
+    import tempfile as tmp
+
+    import helm_python
+
+    from catalog_gen.lint import chartfiles, engine, helm, manifests
+    from catalog_gen.lint.crds import CrdStore
+    from catalog_gen.lint.kube_schemas import KubeSchemas
+    from catalog_gen.lint.shared import SharedWork
+
+    spent: collections.Counter = collections.Counter()
+    patched = []
+
+    def wrap(owner, name: str, label: str) -> None:
+        real = getattr(owner, name)
+
+        def timed_call(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                spent[label] += time.process_time() - start
+
+        patched.append((owner, name, real))
+        setattr(owner, name, timed_call)
+
+    wrap(chartfiles, "survey", STAGES[0])
+    wrap(helm_python.Chart, "load", STAGES[1])
+    wrap(helm_python.Chart, "render", STAGES[2])
+    wrap(helm_python, "lint", STAGES[3])
+    wrap(helm, "_shadow_copy", STAGES[4])
+    wrap(SharedWork if shared else manifests, "parse" if shared else "parse_template", STAGES[5])
+    wrap(engine, "check_objects", STAGES[6])
+    try:
+        with tmp.TemporaryDirectory(prefix="bench-lint-profile-") as scratch:
+            settings = engine.Settings(KubeSchemas.for_version("1.31"), CrdStore.load((CRDS.resolve(),)), False, Path(scratch),
+                                       SharedWork() if shared else None)
+            engine.lint_chart(charts[0], settings)
+            spent.clear()
+            start = time.process_time()
+            for chart in charts[1:]:
+                engine.lint_chart(chart, settings)
+            total = time.process_time() - start
+    finally:
+        for owner, name, real in reversed(patched):
+            setattr(owner, name, real)
+    return dict(spent), total
+
+
+def print_profile(n: int, plain: dict[str, float], plain_total: float, fast: dict[str, float], fast_total: float) -> None:
+    """Where a cold chart's CPU time goes, the straightforward way and with the work shared between charts."""
+    print(f"\nWhere a cold chart's CPU time goes ({n} charts linted serially in one process, CPU ms a chart):\n")
+    print("| Stage | straightforward (`Settings.shared=None`) | shared work (what lint runs) |")
+    print("|---|---:|---:|")
+    for stage in STAGES:
+        print(f"| {stage} | {plain.get(stage, 0) / n * 1000:.1f} | {fast.get(stage, 0) / n * 1000:.1f} |")
+    rest = lambda spent, total: (total - sum(spent.values())) / n * 1000  # noqa: E731
+    print(f"| everything else (locating findings, suppressions, bookkeeping) | {rest(plain, plain_total):.1f} | "
+          f"{rest(fast, fast_total):.1f} |")
+    print(f"| **total** | **{plain_total / n * 1000:.1f}** | **{fast_total / n * 1000:.1f}** |")
 
 
 def main() -> int:
@@ -245,6 +322,8 @@ def main() -> int:
     parser.add_argument("--kv-charts", type=int, default=0, help="charts for kubernetes-validate (default: all; --generated: 50)")
     parser.add_argument("--jobs", type=int, default=0, help="catalog-gen lint --jobs (default: its own default)")
     parser.add_argument("--generated", action="store_true", help="the generator's own charts, cold and after one change")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="with --generated: also profile N of the charts, serially, stage by stage (CPU ms a chart)")
     args = parser.parse_args()
     if args.generated:
         return generated(args)
