@@ -1,7 +1,7 @@
 """Router overhead, side by side: straight to an instant upstream, through Debian's nginx, through the router,
 and through the peers users pick for routing LLM traffic: vllm-router and the LiteLLM proxy.
 
-    .venv/bin/python benchmarks/router.py [--seconds 3] [--rounds 3] [--concurrency 32] [--no-peers]
+    .venv/bin/python benchmarks/router.py [--seconds 3] [--rounds 3] [--concurrency 32] [--no-peers] [--gateway [N]]
 
 Everything runs on loopback: an upstream that answers ``POST /v1/chat/completions``
 at once (or streams SSE chunks at a fixed pace, each chunk's content stamped with
@@ -17,6 +17,12 @@ interleaved, then prints Markdown tables: p50/p99 latency, requests/s, chunk
 delivery delay and the gap stretch between chunks, the router's resident
 memory, and the ratios against nginx and against each peer. Timings are the
 load generator's, on the same 2 cores as everything else; nothing here asserts.
+
+``--gateway N`` adds the path ``gateway``: ``catalog-gen router --role gateway``
+in front of N worker routers (the measured router plus N-1 more, each a
+sidecar in front of the same upstream), as a pool chart deploys it; its rows
+are the gateway and a worker router together (two hops), so the gateway's own
+cost is its row minus the router's.
 """
 
 from __future__ import annotations
@@ -341,10 +347,14 @@ def check_path(port: int, name: str) -> None:
         raise SystemExit(f"{name} answered {data!r}")
 
 
+NEEDS: dict[str, set[str]] = {}  # a path -> the other proxies it goes through (the gateway: its worker routers)
+
+
 def pause(proxies: dict, keep: str | None) -> None:
-    """SIGSTOP every proxy but ``keep`` (None: resume all); each runs in its own process group (workers included)."""
+    """SIGSTOP every proxy but ``keep`` and what it needs (None: resume all); each runs in its own process group."""
+    running = {keep, *NEEDS.get(keep, ())}
     for name, (_port, proc) in proxies.items():
-        os.killpg(proc.pid, signal.SIGCONT if name == keep or keep is None else signal.SIGSTOP)
+        os.killpg(proc.pid, signal.SIGCONT if name in running or keep is None else signal.SIGSTOP)
     time.sleep(0.05)
 
 
@@ -363,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=1500.0, help="paced load for the latency columns, requests/s (default 1500)")
     parser.add_argument("--rss-requests", type=int, default=100_000, help="requests sent before the last memory reading")
     parser.add_argument("--no-peers", action="store_true", help="leave out vllm-router and the LiteLLM proxy")
+    parser.add_argument("--gateway", type=int, nargs="?", const=4, default=0, metavar="N",
+                        help="add a gateway (role gateway) in front of N worker routers (default 4 when given)")
     parser.add_argument("--upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.upstream:
@@ -388,10 +400,30 @@ def main(argv: list[str] | None = None) -> int:
         procs.append(router)
         wait_port(router_port, router, "router")
         proxies = {"nginx": (nginx_port, procs[1]), "router": (router_port, router)}
+        if args.gateway:
+            workers = [router_port]
+            for i in range(1, args.gateway):
+                port = free_port()
+                procs.append(subprocess.Popen([sys.executable, "-m", "catalog_gen.cli", "router", "--host", "127.0.0.1",
+                                               "--port", str(port), "--backend", f"http://127.0.0.1:{up_port}",
+                                               "--slots", str(args.concurrency), "--max-queue", "1000"],
+                                              stderr=subprocess.DEVNULL, start_new_session=True))
+                wait_port(port, procs[-1], f"worker router {i + 1}")
+                proxies[f"worker-{i + 1}"] = (port, procs[-1])
+                workers.append(port)
+            gateway_port = free_port()
+            worker_flags = [flag for port in workers for flag in ("--worker", f"http://127.0.0.1:{port}")]
+            procs.append(subprocess.Popen([sys.executable, "-m", "catalog_gen.cli", "router", "--role", "gateway",
+                                           "--host", "127.0.0.1", "--port", str(gateway_port), *worker_flags,
+                                           "--max-queue", "1000", "--poll-interval", "0.5"],
+                                          stderr=subprocess.DEVNULL, start_new_session=True))
+            wait_port(gateway_port, procs[-1], "gateway")
+            proxies["gateway"] = (gateway_port, procs[-1])
+            NEEDS["gateway"] = {"router", *(f"worker-{i + 1}" for i in range(1, args.gateway))}
         bin_dir = None if args.no_peers else peers_bin()
         if bin_dir is not None:
             proxies.update(start_peers(bin_dir, up_port, tmp, procs))
-        targets = {"direct": up_port, **{name: port for name, (port, _proc) in proxies.items()}}
+        targets = {"direct": up_port, **{name: port for name, (port, _proc) in proxies.items() if not name.startswith("worker-")}}
         time.sleep(2.5)  # the router has polled the upstream's model list
         for name, port in targets.items():
             check_path(port, name)

@@ -67,3 +67,14 @@ def test_mistakes_are_named(tmp_path, data, message):
 def test_a_bad_min_workers_flag_is_named():
     with pytest.raises(InputError, match="minWorkers must be an integer >= 0"):
         load_config(None, role="gateway", workers=["http://a:1"], models=["a:1,minWorkers=two"])
+
+
+def test_every_config_key_is_documented():
+    from pathlib import Path
+
+    from catalog_gen.router.config import KEYS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "router.md").read_text(encoding="utf-8")
+    rows = [line for line in doc.splitlines() if line.startswith("| `")]
+    missing = [key for key in KEYS if not any(f"`{key}`" in row.split(" | ")[0] for row in rows)]
+    assert not missing, f"docs/router.md has no row for {missing}"
