@@ -22,7 +22,8 @@ Spreading under load: when every backend that has M is full and a request for
 M is already waiting (M's queue grows: one waiting request is a whole
 generation of delay, a load on an idle backend usually less), M is placed on a
 further accepting backend with a free slot where it fits without evicting
-anything. So a busy model uses every free slot instead of queueing behind one
+anything (``spread_evicts_idle``, the gateway: without evicting a model that
+is serving requests, preferring room that evicts nothing). So a busy model uses every free slot instead of queueing behind one
 backend; idle unloading takes it off those backends again once they stop using
 it. A model-less request is never queued.
 
@@ -102,6 +103,9 @@ class Balancer:
         self.metrics = metrics
         self.pins = pins or {}  # normalized model name -> pinned digest
         self.ring = None  # a HashRing for prefix affinity (the gateway), or None
+        # spreading may evict idle models (the gateway: a pool holds more models than fit, and the sidecar's
+        # required models are warm on purpose, so it spreads only into free room)
+        self.spread_evicts_idle = False
         self.queue: collections.deque[_Waiter] = collections.deque()
         self.waiting: dict[str, int] = {}  # model -> requests for it in the queue
         self.avg_hold = 1.0  # EWMA of seconds a request holds a slot, for Retry-After
@@ -177,8 +181,9 @@ class Balancer:
         if having:  # every backend with the model is full: spread only when requests for it already wait
             if self.waiting.get(model, 0) - (1 if queued else 0) < SPREAD_AFTER_WAITING:
                 return None
-            room = [b for b in others if b.has_slot(model) and self.fits(b, model, evict=False)]
-            return self._least(room, model, None) if room else None
+            room = [b for b in others if b.has_slot(model) and self.fits(b, model, evict=self.spread_evicts_idle)]
+            clean = [b for b in room if self.fits(b, model, evict=False)]
+            return self._least(clean or room, model, None) if room else None
         # cold: never where a model serving requests would have to go; prefer where nothing is evicted at all
         room = [b for b in others if b.has_slot(model) and self.fits(b, model, evict=True)]
         if not room:
