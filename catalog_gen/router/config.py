@@ -79,6 +79,8 @@ class RouterConfig:
     breaker_cooldown: float = 5.0
 
 
+GATEWAY_POLL_INTERVAL = 0.5  # role gateway's default pollIntervalSeconds (each worker's /router/state)
+
 # file key -> (field, flag, kind); kind drives the check and the message.
 KEYS: dict[str, tuple[str, str, str]] = {
     "backends": ("backends", "--backend", "backends"),
@@ -147,6 +149,8 @@ def load_config(path: Path | None = None, **overrides) -> RouterConfig:
             values[field] = tuple(_model_from_flag(v, where) for v in value)
         else:
             values[field] = _check(KEYS[key][2], value, where)
+    if values.get("role") == "gateway" and "poll_interval" not in values:
+        values["poll_interval"] = GATEWAY_POLL_INTERVAL  # worker states change by the second: poll them faster
     config = RouterConfig(**values)
     if config.keep_alive_min > config.keep_alive_max:
         where = f"{path}: key \"keepAliveMinSeconds\"" if path else "the command line: --keep-alive-min"
