@@ -24,7 +24,6 @@ from catalog_gen.plan.serving import longest_request_seconds
 
 WORKER_PORT_NAME = "router"
 GATEWAY_RESOURCES = {"requests": {"cpu": "250m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}
-GATEWAY_POLL_SECONDS = 1  # each worker's /router/state (the contract: about every 0.5-1 s)
 
 
 def enabled(ctx: PlanContext) -> bool:
@@ -66,7 +65,6 @@ def gateway_config(ctx: PlanContext, port: int) -> dict:
         "keepAliveMinSeconds": seconds(router.keep_alive_min),
         "keepAliveMaxSeconds": seconds(router.keep_alive_max),
         "idleUnloadSeconds": seconds(router.idle_unload),
-        "pollIntervalSeconds": GATEWAY_POLL_SECONDS,
         "prefixAffinity": leaf.pool.gateway.prefix_affinity,
         "hashLoadFactor": leaf.pool.gateway.hash_load_factor,
     }
@@ -88,7 +86,7 @@ def add_pool(ctx: PlanContext) -> None:
     v.put("pool.gateway.resources", GATEWAY_RESOURCES, "Resources of the gateway container.")
     v.put("pool.gateway.config", gateway_config(ctx, port),
           "gateway.json as data (the router's keys, docs/router.md; the leaf's router settings, spread copies unloaded "
-          "after idleUnloadSeconds, workers polled every pollIntervalSeconds); the chart adds workerDiscovery (this "
+          "after idleUnloadSeconds; workers are polled at the gateway's default pace); the chart adds workerDiscovery (this "
           "release's `<release>-workers` Service and namespace) and apiKeysFile (with router.apiKeySecret).")
     _decide(ctx)
 

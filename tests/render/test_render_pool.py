@@ -281,7 +281,8 @@ def test_gateway_config_is_what_the_router_reads(chart, request, tmp_path):
     assert loaded.worker_discovery.port_name == "router"
     assert [(m.name, m.min_workers) for m in loaded.models] == [(m["name"], m["minWorkers"]) for m in config["models"]]
     assert loaded.hash_load_factor == config["hashLoadFactor"] and loaded.prefix_affinity == config["prefixAffinity"]
-    assert (loaded.idle_unload, loaded.poll_interval) == (900, 1)
+    assert loaded.idle_unload == 900
+    assert "pollIntervalSeconds" not in config  # the gateway's own default (every 0.5 s) stands
 
 
 def test_alerts_read_models_on_the_workers_and_requests_at_the_gateway(example, zoo):
