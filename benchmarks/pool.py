@@ -438,15 +438,15 @@ def report(results: dict, skipped: dict, setup: Setup, trace: list[Arrival]) -> 
            f"a reply; trace {trace_digest(trace)}, seed {setup.seed}; most asked: {popular}). "
            "TTFT from the planned send time to the first content chunk; occupancy = time a worker had a request "
            "generating / run length.", "",
-           "| policy | requests | failures | TTFT p50 s | p95 s | p99 s | model loads | evictions | served per worker | occupancy per worker |",
-           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+           "| policy | requests | failures | TTFT p50 s | p95 s | p99 s | model loads | evictions | most models held by a worker | served per worker | occupancy per worker |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
     for name, r in results.items():
         served = " / ".join(str(w["served"]) for w in r["workers"])
         occupancy = " / ".join(f"{w['occupancy']:.2f}" for w in r["workers"])
         out.append(f"| {name} | {r['requests']} | {r['failures']} | {r['p50']:.2f} | {r['p95']:.2f} | {r['p99']:.2f} | "
-                   f"{r['loads']} | {r['evictions']} | {served} | {occupancy} |")
+                   f"{r['loads']} | {r['evictions']} | {max(w['peak_loaded'] for w in r['workers'])} | {served} | {occupancy} |")
     for name, why in skipped.items():
-        out.append(f"| {name} | skipped: {why} | | | | | | | | |")
+        out.append(f"| {name} | skipped: {why} | | | | | | | | | |")
     failures = {name: r["errors"] for name, r in results.items() if r["errors"]}
     if failures:
         out += ["", "Failures: " + "; ".join(f"{n}: " + ", ".join(f"{k} x{v}" for k, v in e.items()) for n, e in failures.items())]

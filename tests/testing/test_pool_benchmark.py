@@ -54,19 +54,27 @@ def test_health_path_is_a_benchmark_knob_not_ollama():
 
 def test_quick_run_end_to_end(tmp_path):
     out = tmp_path / "pool.json"
-    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--policies", "router", "--json", str(out)],
+    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--policies", "router,gateway", "--json", str(out)],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     data = json.loads(out.read_text())
     trace = pool.make_trace(pool.Setup(**pool.QUICK))
     assert data["trace"] == pool.trace_digest(trace)
-    result = data["results"]["router"]
-    assert result["requests"] == len(trace) and result["failures"] == 0, result["errors"]
-    assert len(result["workers"]) == 2
-    assert sum(w["served"] for w in result["workers"]) == len(trace)
-    assert result["loads"] >= len({a.model for a in trace})  # every model asked for was loaded somewhere
-    assert all(w["peak_loaded"] <= 2 for w in result["workers"])
-    assert 0 < result["p50"] <= result["p95"] <= result["p99"] < 10
-    assert any(0 < w["occupancy"] <= 1 for w in result["workers"])
-    row = next(line for line in done.stdout.splitlines() if line.startswith("| router |"))
-    assert f"| router | {len(trace)} | 0 |" in row
+    assert sorted(data["results"]) == ["gateway", "router"] and data["skipped"] == {}
+    for name, result in data["results"].items():  # the gateway runs in front of one worker router per double
+        assert result["requests"] == len(trace) and result["failures"] == 0, (name, result["errors"])
+        assert len(result["workers"]) == 2
+        assert sum(w["served"] for w in result["workers"]) == len(trace)
+        assert result["loads"] >= len({a.model for a in trace})  # every model asked for was loaded somewhere
+        assert all(w["peak_loaded"] <= 2 for w in result["workers"])
+        assert 0 < result["p50"] <= result["p95"] <= result["p99"] < 10
+        assert any(0 < w["occupancy"] <= 1 for w in result["workers"])
+        row = next(line for line in done.stdout.splitlines() if line.startswith(f"| {name} |"))
+        assert f"| {name} | {len(trace)} | 0 |" in row
+        assert row.count("|") == 12  # every column filled
+
+
+def test_a_policy_that_cannot_run_is_reported_as_skipped():
+    setup = pool.Setup(**pool.QUICK)
+    text = pool.report({}, {"gateway": "no gateway role yet"}, setup, pool.make_trace(setup))
+    assert "| gateway | skipped: no gateway role yet |" in text
