@@ -2,6 +2,7 @@
 of Ollama doubles that schedule as Ollama does.
 
     .venv/bin/python benchmarks/pool.py [--seconds 60] [--policies all] [--no-peers] [--quick]
+    .venv/bin/python benchmarks/pool.py --capacity [--seconds 5]     # what one gateway replica passes
 
 The pool (issue 16, "Numbers"): ``--workers`` 4 Ollama doubles (catalog_gen.testing.ollama_double), each
 with OLLAMA_NUM_PARALLEL=2 (slots per loaded model), OLLAMA_MAX_LOADED_MODELS=2 and memory for two
@@ -482,6 +483,49 @@ def _yes(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
 
+# -- one gateway replica's capacity (for the README's estimate) -------------------------------------------
+STREAMS = 200
+def capacity(seconds: float) -> str:
+    """Requests/s and streamed chunks/s through gateway -> worker router -> instant upstream, beside the worker
+    router alone; everything on the same cores, so the gateway's figures are lower bounds."""
+    import uvloop
+
+    procs: list[subprocess.Popen] = []
+    quiet = {"stderr": subprocess.DEVNULL, "start_new_session": True}
+    try:
+        up = rb.free_port()
+        procs.append(subprocess.Popen([sys.executable, str(Path(__file__).with_name("router.py")), "--upstream", str(up)],
+                                      **quiet))
+        rb.wait_port(up, procs[-1], "upstream")
+        worker = rb.free_port()
+        procs.append(subprocess.Popen(_cli("--host", "127.0.0.1", "--port", str(worker), "--backend", f"http://127.0.0.1:{up}",
+                                           "--slots", "512", "--max-queue", "1000"), cwd=ROOT, **quiet))
+        rb.wait_port(worker, procs[-1], "worker router")
+        gateway = rb.free_port()
+        procs.append(subprocess.Popen(_cli("--role", "gateway", "--host", "127.0.0.1", "--port", str(gateway),
+                                           "--worker", f"http://127.0.0.1:{worker}", "--max-queue", "1000"), cwd=ROOT, **quiet))
+        rb.wait_port(gateway, procs[-1], "gateway")
+        time.sleep(3)  # both have polled what is below them
+        rows = {}
+        for name, port in (("worker router alone", worker), ("gateway -> worker router", gateway)):
+            rb.check_path(port, name)
+            uvloop.run(rb.load(port, 1.0, 32, False))
+            plain = uvloop.run(rb.load(port, seconds, 32, False))
+            streams = uvloop.run(rb.load(port, seconds, STREAMS, True))
+            rows[name] = (len(plain["latency"]) / plain["elapsed"], rb.pct(plain["latency"], 50),
+                          len(streams["latency"]) * rb.STREAM_CHUNKS / streams["elapsed"], rb.pct(streams["gap_added"], 99))
+    finally:
+        stop(procs)
+    out = [f"{seconds:g} s a phase, one model, instant upstream (benchmarks/router.py's); non-streamed: 32 connections "
+           f"back to back; streamed: {STREAMS} concurrent streams of {rb.STREAM_CHUNKS} chunks {rb.STREAM_GAP * 1000:g} ms "
+           f"apart ({STREAMS * 1000 / (rb.STREAM_GAP * 1000):.0f} chunks/s if nothing lagged); "
+           f"load average {os.getloadavg()[0]:.2f}.", "",
+           "| path | non-streamed req/s | p50 ms | streamed chunks/s | gap stretch p99 ms |", "| --- | ---: | ---: | ---: | ---: |"]
+    for name, (rps, p50, chunks, gap) in rows.items():
+        out.append(f"| {name} | {rps:.0f} | {p50:.2f} | {chunks:.0f} | {gap:.2f} |")
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, help="length of the arrival trace (default 60; --quick 4)")
@@ -492,10 +536,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peers", action="store_true", help="leave out vllm-router")
     parser.add_argument("--quick", action="store_true", help="2 workers, 3 models, 4 s, 0.3 s loads: a smoke run")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--capacity", action="store_true",
+                        help="instead: requests/s and chunks/s one gateway replica passes (instant upstream)")
     parser.add_argument("--serve-doubles", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_doubles:
         serve_doubles(args.serve_doubles)
+        return 0
+    if args.capacity:
+        if not gateway_available():
+            raise SystemExit("this checkout's `catalog-gen router` has no gateway role")
+        print(capacity(args.seconds or 5.0))
         return 0
     fields = dict(QUICK) if args.quick else {}
     if args.seconds is not None:
