@@ -73,24 +73,23 @@ def _spells_placeholder(escape: re.Match) -> bool:
     return code < 0x80 and chr(code) in _PLACEHOLDER_CHARS
 
 
-def normalize(text: str, name: str) -> tuple[str, Aliases]:
-    """``text`` with the chart's name and the hex digests in it replaced by placeholders, and the pairs
-    replaced; ``(text, ())`` when nothing can be replaced exactly (see the module docstring)."""
+def normalize(text: str, name: str, digests: bool = True) -> tuple[str, Aliases]:
+    """``text`` with the chart's name (and, with ``digests``, every hex digest in it) replaced by placeholders,
+    and the (token, placeholder) pairs in the order they were replaced; ``(text, ())`` when the tokens cannot
+    be replaced exactly (see the module docstring)."""
     if "\\" in text and any(_spells_placeholder(m) for m in _ESCAPE.finditer(text)):
         return text, ()
     tokens = [name] if len(name) >= MIN_NAME and NAME.match(name) and name in text else []
     normalized = text.replace(name, placeholder(0, len(name))) if tokens else text
-    for match in DIGEST.finditer(normalized):
-        if match[0] not in tokens:
-            tokens.append(match[0])
-    if len(tokens) > MAX_TOKENS:
-        return text, ()
+    if digests:
+        found = list(dict.fromkeys(match[0] for match in DIGEST.finditer(normalized)))
+        if len(tokens) + len(found) > MAX_TOKENS:
+            return text, ()
+        for token in found:
+            normalized = normalized.replace(token, placeholder(len(tokens), len(token)))
+            tokens.append(token)
     aliases = tuple((token, placeholder(i, len(token))) for i, token in enumerate(tokens))
-    if any(mark in text for _, mark in aliases):
-        return text, ()
-    for token, mark in aliases[1:]:
-        normalized = normalized.replace(token, mark)
-    if denormalize(normalized, aliases) != text:
+    if any(mark in text for _, mark in aliases) or denormalize(normalized, aliases) != text:
         return text, ()
     return normalized, aliases
 
@@ -149,8 +148,13 @@ class SharedWork:
 
     def parse(self, template: str, text: str, name: str) -> tuple[list[K8sObject], list[Issue]]:
         """What ``manifests.parse_template(template, text)`` returns, from the memo when it can be."""
-        normalized, aliases = normalize(text, name)
-        key = (template, normalized, aliases and tuple(mark for _, mark in aliases))
+        # The name alone first (cheap); a template that also holds digests is looked up with them replaced
+        # too, which needs a scan of the whole text.
+        normalized, aliases = normalize(text, name, digests=False)
+        key = (template, normalized, tuple(mark for _, mark in aliases))
+        if key not in self._memo:
+            normalized, aliases = normalize(text, name)
+            key = (template, normalized, tuple(mark for _, mark in aliases))
         if key in self._memo:
             self._memo.move_to_end(key)
             entry = self._memo[key]

@@ -153,3 +153,15 @@ def test_templates_with_issues_are_never_taken_from_the_memo():
         expected = manifests.parse_template("templates/cm.yaml", broken.format(name=name))
         assert [i.message for i in got[1]] == [i.message for i in expected[1]] and len(got[1]) == 1
         assert got[1][0].pointer == expected[1][0].pointer == "/data/a"
+
+
+def test_a_key_holding_a_digest_is_located_in_a_template_without_the_name():
+    from catalog_gen.lint.locate import node_position
+
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  k-0123456789abcdef: |\n    v\n"
+    shared = SharedWork()
+    for _ in range(2):  # stored, then taken from the memo
+        [obj], issues = shared.parse("templates/cm.yaml", text, "svc-1")
+        assert issues == [] and obj.data["data"] == {"k-0123456789abcdef": "v\n"}
+        assert node_position(obj.node, obj.node_pointer("/data/k-0123456789abcdef")) == (5, 2)
+    assert shared.hits == 1
