@@ -252,7 +252,6 @@ class GatewayApp(RouterApp):
         self.keeper = GatewayKeeper(config, self.backends, self.metrics, self.balancer.dispatch, self.balancer)
         if config.prefix_affinity:
             self.balancer.ring = HashRing(config.hash_load_factor)
-        self.balancer.spread_evicts_idle = True
         self.balancer.pins = {}  # digests are the workers' business: their routers refuse another version
         self._workers: dict[str, asyncio.Task] = {}
         self._next_index = 0

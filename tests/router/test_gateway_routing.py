@@ -216,14 +216,14 @@ def test_keys_wall_and_queue_metric_at_the_gateway(tmp_path):
         assert ("ollama_router_queue_depth", ()) in gateway.metrics()
 
 
-def test_the_gateway_spreads_a_hot_model_over_an_idle_one_but_never_over_a_busy_one():
-    config = load_config(None, role="gateway", workers=["http://10.0.0.1:8080", "http://10.0.0.2:8080"])
+def test_a_hot_model_spreads_only_into_free_room_never_over_other_models():
+    config = load_config(None, role="gateway", workers=[f"http://10.0.0.{i}:8080" for i in (1, 2, 3)])
     app = GatewayApp(config)
-    hot, full = app.backends
-    disk = frozenset({"a:latest", "b:latest", "c:latest"})
+    hot, full, roomy = app.backends
+    disk = frozenset({"a:latest", "b:latest", "c:latest", "d:latest"})
 
-    def state(loaded, busy=()):
-        data = _state([(name, GIB, 1 if name in busy else 0) for name in loaded])
+    def state(loaded):
+        data = _state([(name, GIB, 0) for name in loaded])
         data["maxLoadedModels"] = 2
         return data
 
@@ -231,10 +231,10 @@ def test_the_gateway_spreads_a_hot_model_over_an_idle_one_but_never_over_a_busy_
     hot.take("a:latest")
     hot.take("a:latest")  # both slots of a taken
     full._apply(state(["b:latest", "c:latest"]), disk, None, 0.0, {})  # full of idle models
+    roomy._apply(state(["d:latest"]), disk, None, 0.0, {})
+    roomy.external = 5  # busier than `full`: room still decides
+    assert app.balancer._free("a:latest") is None, "nobody waits for a yet: no spread"
     app.balancer.waiting["a:latest"] = 1  # a request for a already waits
-    assert app.balancer._free("a:latest") is full, "the hot model goes where an idle model makes room"
-    app.balancer.spread_evicts_idle = False  # the sidecar's rule: spread only into free room
-    assert app.balancer._free("a:latest") is None
-    app.balancer.spread_evicts_idle = True
-    full._apply(state(["b:latest", "c:latest"], busy={"b:latest", "c:latest"}), disk, None, 0.0, {})
-    assert app.balancer._free("a:latest") is None, "never by evicting models that serve requests"
+    assert app.balancer._free("a:latest") is roomy, "the hot model goes where a model slot is free"
+    roomy._apply(state(["d:latest", "b:latest"]), disk, None, 0.0, {})
+    assert app.balancer._free("a:latest") is None, "no worker has room: evicting an idle model to spread costs loads"
