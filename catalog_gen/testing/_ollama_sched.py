@@ -198,7 +198,8 @@ class Scheduler:
         if not others:
             return True  # alone: loaded anyway (llama-server spreads it over GPU and CPU)
         knobs = self.double.knobs
-        if len(others) >= max(1, knobs.max_loaded_models):
+        limit = knobs.max_loaded_models if knobs.max_loaded_models > 0 else 3  # 0: 3 x GPUs, 3 with no GPU
+        if len(others) >= limit:
             return False
         if knobs.memory_bytes is None:
             return True

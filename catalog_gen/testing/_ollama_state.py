@@ -191,6 +191,14 @@ class OllamaDouble:
 
     def stats(self) -> dict:
         """Counters for benchmarks: loads per model, evictions, requests, busy time (read from any thread)."""
+        for _attempt in range(100):  # the server thread may be counting right now: copy again
+            try:
+                return self._stats()
+            except RuntimeError:
+                time.sleep(0.001)
+        return self._stats()
+
+    def _stats(self) -> dict:
         s = self.sched.stats
         return {
             "requests": self.request_count,

@@ -45,6 +45,28 @@ def watch_ps(url: str, stop: threading.Event, seen: list) -> None:
         time.sleep(0.01)
 
 
+def _concurrent_replies(url: str, models: list[str]) -> list[dict]:
+    """One non-streamed generate per model, sent together (a barrier, one client each); their final objects."""
+    clients = [httpx.Client(base_url=url, timeout=30) for _ in models]
+    barrier = threading.Barrier(len(models))
+
+    def one(pair):
+        client, model = pair
+        barrier.wait()
+        return client.post("/api/generate", json={"model": model, "prompt": "x", "stream": False}).json()
+
+    try:
+        with ThreadPoolExecutor(len(models)) as pool:
+            return list(pool.map(one, zip(clients, models)))
+    finally:
+        for client in clients:
+            client.close()
+
+
+def _concurrent_total_durations(url: str, models: list[str]) -> list[float]:
+    return [reply["total_duration"] / 1e9 for reply in _concurrent_replies(url, models)]
+
+
 @pytest.mark.parametrize("limit", [2, 4])
 def test_loads_in_progress_count_against_max_loaded_models(limit):
     """Addendum, Environment and scheduling: a model being loaded is in the loaded set (listed by /api/ps)
@@ -67,13 +89,13 @@ def test_loads_in_progress_count_against_max_loaded_models(limit):
 
 
 def test_loads_run_one_at_a_time():
-    """Addendum, Environment and scheduling (OLLAMA_MAX_QUEUE): "Loads run one at a time"."""
-    double = pool_double(max_loaded_models=3, load_seconds=0.3, tokens_per_reply=1)
-    with serve_double(double) as url, ThreadPoolExecutor(2) as pool:
-        replies = list(pool.map(lambda m: generate(url, m), (A, B)))
-    waits = sorted(r.json()["load_duration"] / 1e9 for r in replies)
-    assert 0.28 <= waits[0] < 0.5
-    assert waits[1] >= 0.45  # waited for the first load, then its own (0.6 s, less its later arrival)
+    """Addendum, Environment and scheduling (OLLAMA_MAX_QUEUE): "Loads run one at a time". Two loads of 0.5 s asked
+    for together: the second waits for the first (about 1 s), where loads side by side would take 0.5 s each."""
+    double = pool_double(max_loaded_models=3, load_seconds=0.5, tokens_per_reply=1)
+    with serve_double(double) as url:
+        waits = sorted(d["load_duration"] / 1e9 for d in _concurrent_replies(url, [A, B]))
+    assert 0.48 <= waits[0] < 0.8
+    assert waits[1] >= 0.75, waits  # less its later arrival, if the machine delayed it
 
 
 def test_memory_budget_evicts_when_the_estimate_is_above_80_percent_of_free_memory():
@@ -99,6 +121,19 @@ def test_without_a_memory_budget_only_the_count_limits():
             assert generate(url, m).status_code == 200
         assert ps_names(url) == [A, B, C]
     assert double.stats()["eviction_total"] == 0
+
+
+def test_max_loaded_models_0_means_three_without_a_gpu():
+    """Addendum, Environment and scheduling: "OLLAMA_MAX_LOADED_MODELS: default 0, meaning 3 x the GPU count (3 with
+    no GPU)"."""
+    double = pool_double(max_loaded_models=0)
+    with serve_double(double) as url:
+        for m in (A, B, C):
+            assert generate(url, m).status_code == 200
+        assert ps_names(url) == [A, B, C]
+        assert generate(url, D).status_code == 200
+        assert len(ps_names(url)) == 3
+    assert double.stats()["eviction_total"] == 1
 
 
 def test_a_model_alone_is_loaded_even_when_it_does_not_fit():
@@ -135,6 +170,24 @@ def test_equal_keep_alives_are_ordered_by_model_path():
         assert ps_names(url) == sorted([second, C])
 
 
+def wait_until(predicate, what: str, timeout: float = 10.0) -> None:
+    """Poll state the server thread owns; a read that races its change (RuntimeError) counts as not yet."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if predicate():
+                return
+        except RuntimeError:
+            pass
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.005)
+
+
+def _busy(double: OllamaDouble, model: str) -> bool:
+    runner = double.sched.runners.get(double.model(model).parsed.key)
+    return runner is not None and runner.refs > 0
+
+
 def _stream_lines(url: str, model: str) -> list[dict]:
     with httpx.stream("POST", f"{url}/api/generate", json={"model": model, "prompt": "x"}, timeout=30) as r:
         return [json.loads(line) for line in r.iter_lines() if line.strip()]
@@ -148,13 +201,13 @@ def test_when_no_model_is_idle_the_first_is_drained_then_unloaded():
     with serve_double(double) as url, ThreadPoolExecutor(2) as pool:
         generate(url, A)
         busy = pool.submit(_stream_lines, url, A)
-        time.sleep(0.1)  # A is generating
+        wait_until(lambda: _busy(double, A), "A generating")
         waiting = pool.submit(generate, url, B)
         lines = busy.result()
         reply = waiting.result()
     assert lines[-1]["done"] is True and lines[-1]["eval_count"] == 6  # the drained model finished its request
     assert reply.status_code == 200
-    assert reply.json()["load_duration"] / 1e9 >= 0.15  # B waited (server clock) for A's remaining ~0.3 s
+    assert reply.json()["load_duration"] / 1e9 >= 0.1  # B waited (server clock) for the rest of A's 0.4 s
     assert double.loaded() == [B]
     assert double.stats()["evictions"] == {A: 1}
 
@@ -162,13 +215,13 @@ def test_when_no_model_is_idle_the_first_is_drained_then_unloaded():
 def test_a_draining_model_takes_no_new_requests():
     """A request for a model that is being drained waits for its reload rather than joining the old runner
     (the scheduler has already decided to unload it)."""
-    double = pool_double(models=(A, B), max_loaded_models=1, tokens_per_reply=4, token_interval_seconds=0.08)
+    double = pool_double(models=(A, B), max_loaded_models=1, tokens_per_reply=8, token_interval_seconds=0.08)
     with serve_double(double) as url, ThreadPoolExecutor(3) as pool:
         generate(url, A)
         busy = pool.submit(_stream_lines, url, A)
-        time.sleep(0.1)
+        wait_until(lambda: _busy(double, A), "A generating")
         other = pool.submit(generate, url, B)
-        time.sleep(0.05)
+        wait_until(lambda: double.sched.runners[double.model(A).parsed.key].draining, "A draining")
         again = pool.submit(generate, url, A)
         assert busy.result()[-1]["done"] is True
         assert other.result().status_code == 200 and again.result().status_code == 200
@@ -178,13 +231,13 @@ def test_a_draining_model_takes_no_new_requests():
 def test_requests_waiting_for_room_count_against_max_queue():
     """Addendum, Environment and scheduling: OLLAMA_MAX_QUEUE "bounds the queue of requests that need a load
     or reload"; past it: 503 with Ollama's message."""
-    double = pool_double(models=(A, B, C), max_loaded_models=1, max_queue=1, tokens_per_reply=5, token_interval_seconds=0.1)
+    double = pool_double(models=(A, B, C), max_loaded_models=1, max_queue=1, tokens_per_reply=8, token_interval_seconds=0.1)
     with serve_double(double) as url, ThreadPoolExecutor(3) as pool:
         generate(url, A)
         busy = pool.submit(_stream_lines, url, A)
-        time.sleep(0.1)
+        wait_until(lambda: _busy(double, A), "A generating")
         queued = pool.submit(generate, url, B)
-        time.sleep(0.05)
+        wait_until(lambda: double.sched.pending() == 1, "B waiting for room")
         refused = generate(url, C)
         assert busy.result()[-1]["done"] is True and queued.result().status_code == 200
     assert refused.status_code == 503
@@ -201,23 +254,6 @@ def test_a_client_that_goes_away_during_the_load_aborts_it():
         time.sleep(0.6)
         assert ps_names(url) == []
     assert double.stats()["aborted_loads"] == 1 and double.stats()["load_total"] == 0
-
-
-def _concurrent_total_durations(url: str, models: list[str]) -> list[float]:
-    clients = [httpx.Client(base_url=url, timeout=30) for _ in models]
-    barrier = threading.Barrier(len(models))
-
-    def one(pair):
-        client, model = pair
-        barrier.wait()
-        return client.post("/api/generate", json={"model": model, "prompt": "x", "stream": False}).json()["total_duration"] / 1e9
-
-    try:
-        with ThreadPoolExecutor(len(models)) as pool:
-            return list(pool.map(one, zip(clients, models)))
-    finally:
-        for client in clients:
-            client.close()
 
 
 @pytest.mark.parametrize("shared", [True, False])
