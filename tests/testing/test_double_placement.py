@@ -270,12 +270,12 @@ def test_two_models_generating_at_once_share_the_backend(shared):
         before = double.compute.snapshot_busy_seconds()
         together = _concurrent_total_durations(url, [A, B])
         busy = double.compute.snapshot_busy_seconds() - before
-    assert 0.38 <= alone < 0.55
+    assert 0.38 <= alone < 0.6
     if shared:
-        assert 0.78 <= busy < 0.95, (busy, together)
+        assert 0.78 <= busy < 1.1, (busy, together)
         assert max(together) >= 0.75  # the later one's own clock starts after the skew; it ends at 2 x 0.4
     else:
-        assert 0.38 <= busy < 0.6, (busy, together)
+        assert 0.38 <= busy < 0.65, (busy, together)
         assert max(together) < 0.6
 
 
@@ -286,7 +286,7 @@ def test_parallel_requests_of_one_model_are_batched_not_slowed():
     with serve_double(double) as url:
         generate(url, A)
         together = _concurrent_total_durations(url, [A, A])
-    assert all(0.38 <= t < 0.6 for t in together), together
+    assert all(0.38 <= t < 0.65 for t in together), together  # one after the other would be 0.8
 
 
 def test_parallel_slots_are_per_model():
