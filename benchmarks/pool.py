@@ -419,7 +419,12 @@ def summarize(outcomes: list[Outcome], length: float, before: list[dict], after:
                         "evictions": a["eviction_total"] - b["eviction_total"],
                         "occupancy": (a["busy_seconds"] - b["busy_seconds"]) / length if length > 0 else 0.0,
                         "peak_loaded": a["peak_loaded"]})
+    per_model: dict[str, int] = {}
+    for b, a in zip(before, after):
+        for model, count in a["loads"].items():
+            per_model[model] = per_model.get(model, 0) + count - b["loads"].get(model, 0)
     return {"requests": len(outcomes), "failures": len(outcomes) - sum(o.ok for o in outcomes), "errors": errors,
+            "loads_per_model": dict(sorted(per_model.items())),
             "p50": rb.pct(ttfts, 50), "p95": rb.pct(ttfts, 95), "p99": rb.pct(ttfts, 99),
             "loads": sum(w["loads"] for w in workers), "evictions": sum(w["evictions"] for w in workers),
             "workers": workers, "seconds": length}
