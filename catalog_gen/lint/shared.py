@@ -54,6 +54,8 @@ MIN_NAME = 3
 DIGEST = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{12,64}(?![0-9A-Za-z])")
 MAX_TOKENS = 26  # placeholders QA..., QB..., ... QZ...
 MAX_ENTRIES = 512  # distinct templates kept (least recently used go first); each holds its parsed nodes
+MAX_TEXT = 256 << 10  # a larger rendered template is parsed on its own, not kept
+MAX_KEPT_TEXT = 32 << 20  # rendered text kept in all (its nodes take several times as much)
 # Double-quoted escapes that could spell a placeholder's letters (Q, A-Z, x) in the parsed data.
 _ESCAPE = re.compile(r"\\(?:x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))")
 _PLACEHOLDER_CHARS = frozenset(string.ascii_uppercase + "x")
@@ -143,11 +145,14 @@ class SharedWork:
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self._memo: collections.OrderedDict[tuple[str, str, str], _Parsed | None] = collections.OrderedDict()
         self.max_entries = max_entries
+        self._kept = 0  # characters of rendered text in the memo's keys
         self.hits = 0
         self.misses = 0
 
     def parse(self, template: str, text: str, name: str) -> tuple[list[K8sObject], list[Issue]]:
         """What ``manifests.parse_template(template, text)`` returns, from the memo when it can be."""
+        if len(text) > MAX_TEXT:
+            return manifests.parse_template(template, text)
         # The name alone first (cheap); a template that also holds digests is looked up with them replaced
         # too, which needs a scan of the whole text.
         normalized, aliases = normalize(text, name, digests=False)
@@ -182,8 +187,10 @@ class SharedWork:
                 tuple(sorted(scalars)),
             )
         self._memo[key] = entry
-        while len(self._memo) > self.max_entries:
-            self._memo.popitem(last=False)
+        self._kept += len(normalized)
+        while len(self._memo) > self.max_entries or self._kept > MAX_KEPT_TEXT:
+            old_key, _ = self._memo.popitem(last=False)
+            self._kept -= len(old_key[1])
         return entry
 
     @staticmethod

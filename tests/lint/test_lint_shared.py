@@ -165,3 +165,16 @@ def test_a_key_holding_a_digest_is_located_in_a_template_without_the_name():
         assert issues == [] and obj.data["data"] == {"k-0123456789abcdef": "v\n"}
         assert node_position(obj.node, obj.node_pointer("/data/k-0123456789abcdef")) == (5, 2)
     assert shared.hits == 1
+
+
+def test_the_memo_is_bounded():
+    from catalog_gen.lint import shared as module
+
+    memo = SharedWork(max_entries=3)
+    for n in range(10):
+        memo.parse("templates/cm.yaml", DOC.format(name="svc-1") + f"  n: \"{n}\"\n", "svc-1")
+    assert len(memo._memo) == 3 and memo._kept == sum(len(key[1]) for key in memo._memo)
+    big = DOC.format(name="svc-1") + "  big: \"" + "y" * module.MAX_TEXT + "\"\n"
+    objects, _ = memo.parse("templates/big.yaml", big, "svc-1")
+    assert objects[0].data["data"]["big"].startswith("yyy") and len(memo._memo) == 3  # parsed, not kept
+    assert all(key[0] != "templates/big.yaml" for key in memo._memo)
