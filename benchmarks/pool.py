@@ -383,8 +383,13 @@ def run_policy(name: str, setup: Setup, trace: list[Arrival], tmp: Path, peers: 
     pool = DoublePool(setup)
     procs: list[subprocess.Popen] = []
     try:
-        port = start_policy(name, pool.urls, setup, tmp, procs, peers)
-        wait_models(port, setup, procs[-1], name)
+        try:
+            port = start_policy(name, pool.urls, setup, tmp, procs, peers)
+            wait_models(port, setup, procs[-1], name)
+        except SystemExit as exc:  # one contender that does not come up must not cost the others' results
+            log = tmp / f"{name}.log"
+            tail = log.read_text(errors="replace")[-400:].strip() if log.exists() else ""
+            raise Unavailable(f"did not start: {exc}" + (f" (log: {tail})" if tail else "")) from None
         before = pool.stats()
         outcomes, length = asyncio.run(drive(port, trace, setup))
         after = pool.stats()
@@ -564,13 +569,14 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [p for p in policies if p not in ALL_POLICIES]
     if unknown:
         parser.error(f"unknown policies {', '.join(unknown)}; known: {', '.join(ALL_POLICIES)}")
+    skipped: dict = {}
     if args.no_peers:
+        skipped.update({p: "left out (--no-peers)" for p in policies if p.startswith("vllm-")})
         policies = [p for p in policies if not p.startswith("vllm-")]
     peers = rb.peers_bin() if any(p.startswith("vllm-") for p in policies) else None
     trace = make_trace(setup)
     tmp = Path(tempfile.mkdtemp(prefix="pool-bench-"))
     results: dict = {}
-    skipped: dict = {}
     try:
         for name in policies:
             print(f"{name}: {len(trace)} requests over {setup.seconds:g} s ...", file=sys.stderr, flush=True)

@@ -56,7 +56,7 @@ Knobs (``Knobs``): ``load_seconds``, ``ttft_seconds``, ``token_interval_seconds`
 ``tokens_per_reply``, ``pull_seconds``, ``num_parallel``, ``max_loaded_models``,
 ``max_queue``, ``default_keep_alive``, ``origins`` (OLLAMA_ORIGINS), ``listen_loopback``
 (False: bound to 0.0.0.0, no host check), ``version``, ``memory_bytes``, ``share_compute``,
-``request_log_limit``; failure injection:
+``request_log_limit``, ``health_path`` (not Ollama: a path answering 200, for proxies that probe one); failure injection:
 ``fail_next`` (+ ``fail_status``, ``fail_message``), ``cut_after_chunks`` with
 ``cut_mode`` "error" (a last error line) or "drop" (the connection closes),
 ``stall_after_chunks``. Per model (``DoubleModel``): ``on_disk`` (False = only
