@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import threading
 import time
 
 from catalog_gen.testing._ollama_compute import ComputeShare
@@ -157,6 +158,23 @@ def format_time(epoch: float) -> str:
 
 
 
+class RequestLog(collections.deque):
+    """The last N requests. Iterating takes a snapshot under a lock: tests read it from their thread while the
+    server thread appends (a plain deque would raise "mutated during iteration")."""
+
+    def __init__(self, maxlen: int) -> None:
+        super().__init__(maxlen=maxlen)
+        self._lock = threading.Lock()
+
+    def append(self, item) -> None:
+        with self._lock:
+            super().append(item)
+
+    def __iter__(self):
+        with self._lock:
+            return iter(list(super().__iter__()))
+
+
 class OllamaDouble:
     """Models on disk, knobs, the request log, and (while served) the scheduler and the shared compute."""
 
@@ -164,7 +182,7 @@ class OllamaDouble:
         self.models: list[DoubleModel] = list(models or [])
         self.knobs = knobs or Knobs()
         # the last ``request_log_limit`` requests (a ring: memory stays flat however long it runs)
-        self.requests: collections.deque[RecordedRequest] = collections.deque(maxlen=max(1, self.knobs.request_log_limit))
+        self.requests: RequestLog = RequestLog(maxlen=max(1, self.knobs.request_log_limit))
         self.request_count = 0  # every request that arrived, ever
         self.served = 0  # completions and embeddings answered in full
         self.base_url = ""

@@ -384,3 +384,28 @@ def test_50000_requests_keep_the_request_log_and_memory_bounded():
     assert double.request_count == 50_000 and double.served == 50_000
     assert len(double.requests) == 1000
     assert json.loads(double.requests[-1].body)["prompt"].startswith("request 49999 ")
+
+
+def test_the_request_log_can_be_read_while_requests_arrive():
+    """Tests read ``double.requests`` from their thread while the server thread appends (a router polls all
+    the time): iterating takes a snapshot, where a bare deque raises "deque mutated during iteration"."""
+    from catalog_gen.testing._ollama_state import RequestLog
+
+    log = RequestLog(maxlen=500)
+    stop = threading.Event()
+
+    def writer() -> None:
+        i = 0
+        while not stop.is_set():
+            log.append(i)
+            i += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(5_000):
+            assert len([x for x in log if x >= 0]) <= 500
+    finally:
+        stop.set()
+        thread.join()
+    assert len(log) == 500 and log[-1] - log[0] == 499
