@@ -21,13 +21,76 @@ Standard labels for metadata: selector labels plus chart, version and ownership.
 Usage: {{- include "catalog-gen.labels" . | nindent 4 }}
 */}}
 {{- define "catalog-gen.labels" -}}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" | quote }}
+{{- include "catalog-gen.componentLabels" (dict "ctx" . "component" "inference") -}}
+{{- end -}}
+
+{{/*
+Standard labels with a component of its own (the pool's gateway objects say `gateway`).
+Usage: {{- include "catalog-gen.componentLabels" (dict "ctx" $ "component" "gateway") | nindent 4 }}
+*/}}
+{{- define "catalog-gen.componentLabels" -}}
+{{- $ctx := .ctx -}}
+helm.sh/chart: {{ printf "%s-%s" $ctx.Chart.Name $ctx.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" | quote }}
+{{ include "catalog-gen.selectorLabels" $ctx }}
+app.kubernetes.io/version: {{ $ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ $ctx.Release.Service | quote }}
+app.kubernetes.io/component: {{ .component }}
+app.kubernetes.io/part-of: {{ $ctx.Values.serviceCatalog | quote }}
+{{ include "catalog-gen.backstageLabel" $ctx }}
+{{- end -}}
+
+{{/*
+A model pool (values `pool`, docs/render.md "Model pool"): the serving pods are the workers, and a
+gateway Deployment stands in front of them. The role label keeps their selectors apart; a chart
+without a pool has no role label anywhere.
+Usage: {{- include "catalog-gen.workerSelectorLabels" . | nindent 6 }}  (the serving pods)
+       {{- include "catalog-gen.gatewaySelectorLabels" . | nindent 6 }} (the gateway pods)
+       {{- include "catalog-gen.publicSelectorLabels" . | nindent 6 }}  (the pods behind the public Service)
+*/}}
+{{- define "catalog-gen.workerSelectorLabels" -}}
 {{ include "catalog-gen.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
-app.kubernetes.io/component: inference
-app.kubernetes.io/part-of: {{ .Values.serviceCatalog | quote }}
-{{ include "catalog-gen.backstageLabel" . }}
+{{- if .Values.pool }}
+catalog-gen.io/pool-role: worker
+{{- end }}
+{{- end -}}
+
+{{- define "catalog-gen.gatewaySelectorLabels" -}}
+{{ include "catalog-gen.selectorLabels" . }}
+catalog-gen.io/pool-role: gateway
+{{- end -}}
+
+{{- define "catalog-gen.publicSelectorLabels" -}}
+{{- if .Values.pool -}}
+{{ include "catalog-gen.gatewaySelectorLabels" . }}
+{{- else -}}
+{{ include "catalog-gen.selectorLabels" . }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Metadata labels of the pool's gateway objects, and of the objects in front of the workers.
+Usage: {{- include "catalog-gen.gatewayLabels" . | nindent 4 }}
+*/}}
+{{- define "catalog-gen.gatewayLabels" -}}
+{{ include "catalog-gen.componentLabels" (dict "ctx" . "component" "gateway") }}
+catalog-gen.io/pool-role: gateway
+{{- end -}}
+
+{{- define "catalog-gen.workersLabels" -}}
+{{ include "catalog-gen.labels" . }}
+catalog-gen.io/pool-role: worker
+{{- end -}}
+
+{{/*
+Labels of the public Service: the gateway's in a pool, the standard ones otherwise.
+Usage: {{- include "catalog-gen.publicLabels" . | nindent 4 }}
+*/}}
+{{- define "catalog-gen.publicLabels" -}}
+{{- if .Values.pool -}}
+{{ include "catalog-gen.gatewayLabels" . }}
+{{- else -}}
+{{ include "catalog-gen.labels" . }}
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -55,6 +118,19 @@ Usage: expr: sum(rate(ollama_router_requests_total{ {{- include "catalog-gen.pro
 {{- fail (printf "the namespace %q is not an RFC 1123 label" .Release.Namespace) -}}
 {{- end -}}
 {{- printf "job=\"%s\",namespace=\"%s\"" $fullname .Release.Namespace -}}
+{{- end -}}
+
+{{/*
+PromQL label matchers of the series about models on disk and model loads: the workers' job in a
+model pool (`<release>-workers`; the gateway's job is the release's), the release's job otherwise.
+Usage: expr: min(ollama_router_model_ready{ {{- include "catalog-gen.workersPromSelector" . -}} })
+*/}}
+{{- define "catalog-gen.workersPromSelector" -}}
+{{- $sel := include "catalog-gen.promSelector" . -}}
+{{- if .Values.pool -}}
+{{- $sel = replace (printf "job=\"%s\"," (include "catalog-gen.fullname" .)) (printf "job=\"%s-workers\"," (include "catalog-gen.fullname" .)) $sel -}}
+{{- end -}}
+{{- $sel -}}
 {{- end -}}
 
 {{/*

@@ -8,7 +8,7 @@ Usage: template: {{- include "catalog-gen.podTemplate" . | nindent 4 }}
 {{- $router := .Values.router.enabled -}}
 metadata:
   labels:
-    {{- include "catalog-gen.selectorLabels" . | nindent 4 }}
+    {{- include "catalog-gen.workerSelectorLabels" . | nindent 4 }}
     {{- include "catalog-gen.backstageLabel" . | nindent 4 }}
   annotations:
     checksum/config: {{ include (print $.Template.BasePath "/configmap.yaml") . | sha256sum | quote }}
@@ -56,7 +56,7 @@ spec:
       whenUnsatisfiable: {{ .whenUnsatisfiable | quote }}
       labelSelector:
         matchLabels:
-          {{- include "catalog-gen.selectorLabels" $ | nindent 10 }}
+          {{- include "catalog-gen.workerSelectorLabels" $ | nindent 10 }}
     {{- end }}
   {{- end }}
   {{- with .Values.runtimeClassName }}
