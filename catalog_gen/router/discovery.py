@@ -189,8 +189,13 @@ class EndpointSliceWatch:
                     log.info("gateway: EndpointSlice watch expired (410 Gone at resourceVersion %s): listing again",
                              self.resource_version)
                     continue
-                log.warning("gateway: EndpointSlice discovery failed (%s %s); listing again in %gs",
-                            exc.status, exc.reason, backoff)
+                if exc.status in (401, 403):
+                    log.error("gateway: the Kubernetes API refused to list EndpointSlices in %s (%s %s): the gateway's "
+                              "ServiceAccount needs get/list/watch on discovery.k8s.io endpointslices there (the "
+                              "chart's Role); listing again in %gs", namespace, exc.status, exc.reason, backoff)
+                else:
+                    log.warning("gateway: EndpointSlice discovery failed (%s %s); listing again in %gs",
+                                exc.status, exc.reason, backoff)
             except Exception as exc:  # urllib3/socket errors: the API server went away for a moment
                 if self._stop.is_set():
                     return

@@ -209,9 +209,9 @@ class GatewayKeeper(Keeper):
         for model in list(backend.loaded):
             if backend.inflight_by_model.get(model) or model in backend.unloading:
                 continue
-            if getattr(backend, "external_by_model", {}).get(model):
+            if backend.external_by_model.get(model):
                 continue
-            reported_idle = getattr(backend, "idle_seconds", {}).get(model, 0.0)
+            reported_idle = backend.idle_seconds.get(model, 0.0)
             own_idle = time.monotonic() - backend.last_used.get(model, time.monotonic())
             if min(reported_idle, own_idle) < self.config.idle_unload:
                 continue
@@ -326,6 +326,7 @@ class GatewayApp(RouterApp):
         if task is not None:
             task.cancel()
         backend.pool.close()
+        self.metrics.forget_backend(backend.url)
         self.balancer.dispatch()
 
     def _start(self, backend: Backend) -> None:

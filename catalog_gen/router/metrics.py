@@ -5,7 +5,8 @@ of later issues read them, and docs/router.md lists each with its meaning.
 Rename nothing without updating both. Label values are bounded: ``model`` is a
 configured model or one some backend has on disk (anything else is
 ``other``), ``endpoint`` is a known route (else ``other``), ``backend`` is a
-configured URL; so a caller sending random model names cannot grow memory.
+configured URL or a gateway's current worker (its series are dropped when it
+goes); so a caller sending random model names cannot grow memory.
 """
 
 from __future__ import annotations
@@ -81,6 +82,25 @@ class Metrics:
         for reason in ("full", "timeout", "no_backend"):
             self.rejections.labels(reason)
         self._children: dict = {}
+
+    def forget_backend(self, url: str) -> None:
+        """Drop the series of a backend that is gone for good (a gateway's worker pod), so churn does not grow memory."""
+        for gauge in (self.inflight, self.slots, self.models_loaded, self.backend_up):
+            try:
+                gauge.remove(url)
+            except KeyError:
+                pass
+        for phase in ("connect", "response", "stream"):
+            try:
+                self.upstream_failures.remove(url, phase)
+            except KeyError:
+                pass
+        for labels in list(self.unloads._metrics):
+            if labels[0] == url:
+                self.unloads.remove(*labels)
+        for labels in list(self.load_duration._metrics):
+            if labels[1] == url:
+                self.load_duration.remove(*labels)
 
     def finished(self, model: str, endpoint: str, status: int, seconds: float) -> None:
         """Count one answered request (hot path: label children are cached)."""

@@ -124,6 +124,8 @@ def test_a_terminating_worker_drains_and_a_removed_one_finishes_its_requests(kub
             first.join()
             assert results == [200] and served(d1) == 1, "the request in flight on the leaving worker finished"
             wait_for(lambda: gateway.app.worker(w1.url) is None, 5, "worker dropped once idle")
+            exposed = httpx.get(gateway.url + "/metrics", timeout=5).text
+            assert f'backend="{w1.url}"' not in exposed and f'backend="{w2.url}"' in exposed, "a gone worker's series go too"
 
 
 def test_no_kubeconfig_is_a_clear_error(tmp_path, monkeypatch):

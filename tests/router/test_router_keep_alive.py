@@ -49,7 +49,9 @@ def test_management_socket_callers_are_not_bounded(double, double_url, tmp_path)
         with httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://pod", timeout=10) as c:
             r = c.post("/api/generate", json={"model": TEXT, "prompt": "", "keep_alive": 0})
         assert r.json()["done_reason"] == "unload"
-        assert _last(double, "/api/generate")["keep_alive"] == 0
+        # (the keeper may re-warm the evicted model right after: look for the caller's request, not the last one)
+        assert any(body and body.get("prompt") == "" and body.get("keep_alive") == 0
+                   for body in paths(double, "/api/generate")), "the management caller's keep_alive 0 went through"
 
 
 @pytest.mark.parametrize("value, seconds", [(0, 0.0), (30, 30.0), (-1, -1.0), ("5m", 300.0), ("1h30m", 5400.0),
