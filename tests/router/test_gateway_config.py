@@ -78,3 +78,13 @@ def test_every_config_key_is_documented():
     rows = [line for line in doc.splitlines() if line.startswith("| `")]
     missing = [key for key in KEYS if not any(f"`{key}`" in row.split(" | ")[0] for row in rows)]
     assert not missing, f"docs/router.md has no row for {missing}"
+
+
+def test_the_cli_names_a_gateway_without_workers(capsys):
+    from catalog_gen.cli import main
+
+    assert main(["router", "--role", "gateway", "--worker-slots", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "role gateway needs exactly one of \"workers\" and \"workerDiscovery\"" in err and "Traceback" not in err
+    assert main(["router", "--worker", "http://127.0.0.1:9", "--backend", "http://127.0.0.1:8"]) == 2
+    assert "\"workers\" is a gateway setting but the role is sidecar" in capsys.readouterr().err
