@@ -333,6 +333,7 @@ def _origins(value, where: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+POD_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _PORT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$")
 
@@ -346,6 +347,12 @@ def _discovery(value, where: str) -> WorkerDiscovery:
     unknown = set(value) - {"service", "namespace", "portName"}
     if unknown:
         raise InputError(f"{where}: unknown key \"{sorted(unknown)[0]}\"", hint=f"write {example}")
+    if "namespace" not in value:  # in a pod: its own namespace, as kubectl and client-go default to
+        try:
+            value = {**value, "namespace": Path(POD_NAMESPACE_FILE).read_text(encoding="utf-8").strip()}
+        except OSError:
+            raise InputError(f"{where}: \"namespace\" is missing and this is not a pod with a service account",
+                             hint=f"write {example} (--worker-namespace NS)") from None
     for key, pattern in (("service", _DNS_LABEL), ("namespace", _DNS_LABEL), ("portName", _PORT_NAME)):
         if key == "portName" and key not in value:
             continue

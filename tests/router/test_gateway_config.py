@@ -41,6 +41,19 @@ def test_the_sidecar_defaults_are_unchanged():
     assert config.role == "sidecar" and not config.workers and config.worker_discovery is None
 
 
+@pytest.fixture(autouse=True)
+def _not_in_a_pod(tmp_path, monkeypatch):
+    monkeypatch.setattr("catalog_gen.router.config.POD_NAMESPACE_FILE", str(tmp_path / "no-service-account"))
+
+
+def test_in_a_pod_the_namespace_defaults_to_its_own(tmp_path, monkeypatch):
+    file = tmp_path / "namespace"
+    file.write_text("ml-prod\n")
+    monkeypatch.setattr("catalog_gen.router.config.POD_NAMESPACE_FILE", str(file))
+    config = load_config(None, role="gateway", worker_service="chat-workers")
+    assert config.worker_discovery == WorkerDiscovery("chat-workers", "ml-prod", "router")
+
+
 @pytest.mark.parametrize("data, message", [
     ({"role": "gateway"}, "needs exactly one of \"workers\" and \"workerDiscovery\", got neither"),
     ({"role": "gateway", "workers": ["http://a:1"], "workerDiscovery": {"service": "w", "namespace": "ml"}},
@@ -51,7 +64,8 @@ def test_the_sidecar_defaults_are_unchanged():
     ({"role": "pool", "workers": ["http://a:1"]}, "key \"role\" must be \"sidecar\" or \"gateway\""),
     ({"role": "gateway", "workers": ["10.0.0.5:8080"]}, "is not a backend URL"),
     ({"role": "gateway", "workerDiscovery": {"service": "Chat_Workers", "namespace": "ml"}}, "\"service\" must be a Kubernetes name"),
-    ({"role": "gateway", "workerDiscovery": {"service": "w"}}, "\"namespace\" must be a Kubernetes name"),
+    ({"role": "gateway", "workerDiscovery": {"service": "w"}}, "\"namespace\" is missing and this is not a pod"),
+    ({"role": "gateway", "workerDiscovery": {"service": "w", "namespace": "ML"}}, "\"namespace\" must be a Kubernetes name"),
     ({"role": "gateway", "workerDiscovery": {"service": "w", "namespace": "ml", "port": "router"}}, "unknown key \"port\""),
     ({"role": "gateway", "workers": ["http://a:1"], "hashLoadFactor": 1.0}, "must be a number above 1"),
     ({"role": "gateway", "workers": ["http://a:1"], "prefixAffinity": "yes"}, "must be true or false"),
