@@ -102,7 +102,13 @@ class WorkerBackend(Backend):
             return self.state != "closed"
         changed = self.record_success() or not self.polled
         self.polled = True
-        self._apply(state, on_disk, tags, sent, own_at_send)
+        # this gateway's requests as the worker may have counted them: those of the moment the poll was sent
+        # or of now, whichever is more (others' load is better under-estimated than invented: an invented load
+        # holds slots back until the next poll, an unseen one only queues briefly at the worker)
+        own = {m: max(n, self.busy.get(m, 0)) for m, n in own_at_send.items()}
+        for model, count in self.busy.items():
+            own[model] = max(own.get(model, 0), count)
+        self._apply(state, on_disk, tags, sent, own)
         return changed or True  # slots may have freed on the worker: let the balancer look again
 
     def _apply(self, state: dict, on_disk: frozenset[str], tags: dict | None, sent: float, own: dict[str, int]) -> None:

@@ -238,3 +238,16 @@ def test_a_hot_model_spreads_only_into_free_room_never_over_other_models():
     assert app.balancer._free("a:latest") is roomy, "the hot model goes where a model slot is free"
     roomy._apply(state(["d:latest", "b:latest"]), disk, None, 0.0, {})
     assert app.balancer._free("a:latest") is None, "no worker has room: evicting an idle model to spread costs loads"
+
+
+def test_requests_of_other_gateway_replicas_count_against_a_workers_slots_and_own_ones_do_not_twice():
+    config = load_config(None, role="gateway", workers=["http://10.0.0.1:8080"])
+    app = GatewayApp(config)
+    (worker,) = app.backends
+    disk = frozenset({"a:latest"})
+    busy_state = _state([("a:latest", GIB, 2)], inflight=2)  # the worker serves two requests of a (2 slots)
+    worker._apply(busy_state, disk, None, 0.0, {"a:latest": 2})  # ... both of them this gateway's
+    assert worker.external == 0 and worker.has_slot("a:latest") is True
+    worker._apply(busy_state, disk, None, 0.0, {})  # ... both of another replica's
+    assert worker.external == 2 and worker.has_slot("a:latest") is False
+    assert app.balancer._free("a:latest") is None, "the other replica holds both slots: this one waits"
