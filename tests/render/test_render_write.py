@@ -33,7 +33,8 @@ def make_catalog(root: Path, leaves=LEAVES) -> Path:
 
 
 def staging_dirs(out: Path) -> list[Path]:
-    return [p for p in out.rglob("*") if p.name.startswith(write.TMP_PREFIX)] if out.exists() else []
+    """Staging folders anywhere under out; read while a render may be writing (os.walk skips folders that vanish)."""
+    return [Path(root) / name for root, dirs, _ in os.walk(out) for name in dirs if name.startswith(write.TMP_PREFIX)]
 
 
 def whole_tree(root: Path) -> dict[str, tuple[bytes, int]]:
