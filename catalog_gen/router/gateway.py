@@ -67,6 +67,7 @@ class WorkerBackend(Backend):
         self.polled = False  # a state answer arrived since the circuit last closed
         self.idle_seconds: dict[str, float] = {}  # model -> idle seconds the worker reported, at the last poll
         self._tags_seen: frozenset[str] | None = None
+        self.digests: dict[str, str] = {}  # name -> digest, from the worker's /api/tags
 
     def load(self) -> float:
         return self.inflight + self.external
@@ -128,8 +129,9 @@ class WorkerBackend(Backend):
             listed = [m for m in tags.get("models") or [] if isinstance(m, dict)]
             self.sizes.update({normalize_model(str(m.get("name", ""))): int(m["size"]) for m in listed
                                if isinstance(m.get("size"), int) and not isinstance(m.get("size"), bool)})
+            self.digests = {normalize_model(str(m.get("name", ""))): str(m.get("digest", "")) for m in listed}
             self._tags_seen = on_disk
-        self.on_disk = {name: "" for name in on_disk}
+        self.on_disk = {name: self.digests.get(name, "") for name in on_disk}  # digests: for the models' pins
         self.on_disk_ok = True
         reported = [m for m in (state.get("models") or {}).get("loaded") or [] if isinstance(m, dict) and m.get("name")]
         external = {}
@@ -258,7 +260,6 @@ class GatewayApp(RouterApp):
         self.keeper = GatewayKeeper(config, self.backends, self.metrics, self.balancer.dispatch, self.balancer)
         if config.prefix_affinity:
             self.balancer.ring = HashRing(config.hash_load_factor)
-        self.balancer.pins = {}  # digests are the workers' business: their routers refuse another version
         self._workers: dict[str, asyncio.Task] = {}
         self._next_index = 0
         self.discovery = None

@@ -251,3 +251,19 @@ def test_requests_of_other_gateway_replicas_count_against_a_workers_slots_and_ow
     worker._apply(busy_state, disk, None, 0.0, {})  # ... both of another replica's
     assert worker.external == 2 and worker.has_slot("a:latest") is False
     assert app.balancer._free("a:latest") is None, "the other replica holds both slots: this one waits"
+
+
+def test_a_pinned_model_goes_only_to_workers_whose_disk_has_that_digest():
+    with run_workers(2) as workers:
+        (d1, w1), (d2, w2) = workers
+        digest = d1.model(TEXT).digest
+        d1.model(TEXT).wrong_digest = True  # the tag was re-pushed on worker 1: another digest there
+        with run_gateway(_urls(workers), models=[f"{TEXT}@{digest}"], prefix_affinity=False) as gateway:
+            _polled(gateway, 2)
+            for _ in range(3):
+                assert generate(gateway.url, TEXT).status_code == 200
+            assert (served(d1, TEXT), served(d2, TEXT)) == (0, 3), "never to the worker with another version"
+        with run_gateway(_urls(workers), models=[f"{TEXT}@{'0' * 64}"]) as pinned_elsewhere:
+            _polled(pinned_elsewhere, 2)
+            reply = generate(pinned_elsewhere.url, TEXT)
+            assert reply.status_code == 503 and "pinned to digest" in reply.json()["error"]
