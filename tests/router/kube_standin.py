@@ -53,6 +53,7 @@ class KubeStandIn:
         self.floor = 0  # watches from a resourceVersion below this get 410
         self.gone_mode = "event"
         self.fail_watches = 0
+        self.forbidden = False  # every request is refused 403 (a ServiceAccount without the Role)
         self.requests: list[tuple[str, dict]] = []  # (kind "list"/"watch", query)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.changed: asyncio.Condition | None = None
@@ -152,6 +153,13 @@ class KubeStandIn:
                                          "reason": "NotFound", "message": f"{path} not found"})
             return
         namespace = parts[0]
+        if self.forbidden:
+            self.requests.append(("forbidden", query))
+            await self._json(send, 403, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 403,
+                                         "reason": "Forbidden", "message": f"endpointslices.discovery.k8s.io is "
+                                         f"forbidden: User \"system:serviceaccount:{namespace}:default\" cannot list "
+                                         f"resource \"endpointslices\" in API group \"discovery.k8s.io\""})
+            return
         selector = query.get("labelSelector", "")
         key, _, value = selector.partition("=")
         if query.get("watch") in ("true", "1", "True"):

@@ -135,3 +135,16 @@ def test_no_kubeconfig_is_a_clear_error(tmp_path, monkeypatch):
     config = load_config(None, role="gateway", worker_service=SERVICE, worker_namespace=NS)
     with pytest.raises(InputError, match="cannot reach the Kubernetes API"):
         GatewayApp(config)
+
+
+def test_a_service_account_without_the_role_is_named_and_the_gateway_stays_unready(kube, caplog):
+    kube.forbidden = True
+    with run_worker() as (_double, worker):
+        kube.put_slice(NS, "s-1", SERVICE, [endpoint("127.0.0.1")], _port(worker))
+        with _discovered() as gateway:
+            wait_for(lambda: kube.count("forbidden") >= 1, 5, "list refused")
+            wait_for(lambda: "needs get/list/watch on discovery.k8s.io endpointslices" in caplog.text, 5, "the hint logged")
+            reply = httpx.get(gateway.url + "/readyz", timeout=5)
+            assert reply.status_code == 503 and reply.json()["discoverySynced"] is False
+            kube.forbidden = False  # the Role was applied: the next list (after the backoff) syncs
+            gateway.wait_ready(timeout=10)
