@@ -357,6 +357,8 @@ def _add_router_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prefix-affinity", action=argparse.BooleanOptionalAction, default=None,
                    help="gateway: keep a conversation on one worker, within --hash-load-factor (default on)")
     p.add_argument("--hash-load-factor", type=float, metavar="F", help="gateway: a worker takes at most F x the average load (default 1.25)")
+    p.add_argument("--warm-up", action=argparse.BooleanOptionalAction, default=None,
+                   help="warm every model once before readiness (default on; pool workers: off, the gateway places models)")
 
 
 def _run_router(args: argparse.Namespace) -> int:
@@ -375,7 +377,7 @@ def _run_router(args: argparse.Namespace) -> int:
         max_models_per_backend=args.max_models_per_backend, backend_memory_bytes=args.backend_memory_bytes,
         role=args.role, workers=args.worker, worker_service=args.worker_service, worker_namespace=args.worker_namespace,
         worker_port_name=args.worker_port_name, worker_slots=args.worker_slots, prefix_affinity=args.prefix_affinity,
-        hash_load_factor=args.hash_load_factor,
+        hash_load_factor=args.hash_load_factor, warm_up=args.warm_up,
     )
     return serve(config)
 

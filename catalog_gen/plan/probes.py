@@ -35,12 +35,10 @@ class Budget:
 def startup_budget(models_bytes: int) -> Budget:
     read = math.ceil(models_bytes / DISK_BYTES_PER_SECOND)
     seconds = BASE_STARTUP_SECONDS + 2 * read
-    return Budget(
-        seconds,
-        STARTUP_PERIOD_SECONDS,
-        f"{BASE_STARTUP_SECONDS}s to start plus twice the {read}s needed to read "
-        f"{models_bytes / 10**9:.1f} GB at {DISK_BYTES_PER_SECOND // 10**6} MB/s",
-    )
+    reason = (f"{BASE_STARTUP_SECONDS}s to start plus twice the {read}s needed to read "
+              f"{models_bytes / 10**9:.1f} GB at {DISK_BYTES_PER_SECOND // 10**6} MB/s" if models_bytes
+              else f"{BASE_STARTUP_SECONDS}s to start; no model is loaded before the pod is ready")
+    return Budget(seconds, STARTUP_PERIOD_SECONDS, reason)
 
 
 def pull_attempt_timeout_seconds(models_bytes: int) -> int:

@@ -35,6 +35,8 @@ def add_router(ctx: PlanContext) -> None:
     v.put("router.config.maxQueue", leaf.router.queue_limit, "Requests that may wait for a slot; past it, 429.")
     v.put("router.config.queueTimeoutSeconds", seconds(leaf.router.queue_timeout), "Longest wait for a slot; past it, 503.")
     v.put("router.config.idleUnloadSeconds", seconds(leaf.router.idle_unload), "Unload models not kept warm after this idle time.")
+    if leaf.pool.enabled:
+        v.put("router.config.warmUp", False, "Pool worker: ready once the models are on disk; the gateway decides what is loaded.")
     v.put("router.config.requestTimeoutSeconds", seconds(leaf.router.request_timeout),
           "Total limit of one exchange with Ollama.")
     v.put("router.config.idleTimeoutSeconds", seconds(leaf.router.idle_timeout),
@@ -93,7 +95,8 @@ def add_service(ctx: PlanContext) -> None:
 
 
 def startup_budget(ctx: PlanContext) -> probes.Budget:
-    return probes.startup_budget(ctx.sizing.load_bytes)
+    """Time to start and warm the models; a pool worker warms none (its router runs with warmUp off)."""
+    return probes.startup_budget(0 if ctx.leaf.pool.enabled else ctx.sizing.load_bytes)
 
 
 def add_probes(ctx: PlanContext) -> None:
@@ -109,8 +112,10 @@ def add_probes(ctx: PlanContext) -> None:
     readiness = v.get("probes.readiness")
     ctx.decide("probes", f"readiness every {readiness['periodSeconds']}s, "
                f"{'the router /readyz' if router else 'ready.sh (exec)'}",
-               "ready only when every model is on disk, matches its pin and answers"
-               + (" (the router checks all processes)" if router else ""))
+               ("ready when every model is on disk and matches its pin; a pool worker loads none at start "
+                "(router warmUp off): the gateway decides which models are loaded where" if ctx.leaf.pool.enabled
+                else "ready only when every model is on disk, matches its pin and answers"
+                + (" (the router checks all processes)" if router else "")))
     ctx.decide("probes", "liveness: the server process answers (alive.sh), every "
                f"{v.get('probes.liveness.periodSeconds')}s",
                "never the model: a slow model load must not restart the pod")

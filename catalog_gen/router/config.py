@@ -73,6 +73,9 @@ class RouterConfig:
     worker_slots: int | None = None
     prefix_affinity: bool = True
     hash_load_factor: float = 1.25
+    # Warm every model once before readiness. A pool worker does not: it is ready once its models are on disk
+    # and match their pins, and the gateway decides which of them are loaded where.
+    warm_up: bool = True
     # Not rendered by the chart; tuned for tests and odd sites.
     poll_interval: float = 2.0
     breaker_failures: int = 3
@@ -110,6 +113,7 @@ KEYS: dict[str, tuple[str, str, str]] = {
     "workerSlots": ("worker_slots", "--worker-slots", "int>=1"),
     "prefixAffinity": ("prefix_affinity", "--prefix-affinity", "bool"),
     "hashLoadFactor": ("hash_load_factor", "--hash-load-factor", "factor"),
+    "warmUp": ("warm_up", "--warm-up", "bool"),
 }
 DISCOVERY_FLAGS = {"worker_service": "service", "worker_namespace": "namespace", "worker_port_name": "portName"}
 FIELD_TO_KEY = {field: key for key, (field, _flag, _kind) in KEYS.items()}

@@ -14,6 +14,9 @@ One loop per backend, every ``poll_interval``:
 Readiness: every required model is, on at least one backend that is up,
 on disk, matching its digest pin, and has answered a warm-up since that
 backend's circuit last opened (a restarted Ollama must be warmed again).
+With ``warmUp: false`` (a pool worker) a model that is not ``keepWarm`` is
+not warmed at all: on disk and matching its pin is enough, and the gateway
+decides which models are loaded on which worker.
 With no required model, readiness needs one backend up.
 """
 
@@ -86,7 +89,7 @@ class Keeper:
             st = self.state[(name, backend.url)]
             if st.warming or now < st.next_try or not self._on_disk_ok(backend, name)[0]:
                 continue
-            warm = st.warm_generation == backend.generation
+            warm = st.warm_generation == backend.generation or not self._warm_up_needed(pin)
             evicted = pin.keep_warm and name not in backend.loaded and not backend.inflight_by_model.get(name)
             if not warm or evicted:
                 st.warming = True
@@ -190,6 +193,10 @@ class Keeper:
             return False, f"digest {digest} does not match the pin {pin}"
         return True, ""
 
+    def _warm_up_needed(self, pin: ModelPin) -> bool:
+        """A model must answer a warm-up before readiness unless warm-up is off and it is not kept warm."""
+        return self.config.warm_up or pin.keep_warm
+
     def readiness(self) -> tuple[bool, dict]:
         models = []
         all_ready = True
@@ -199,7 +206,7 @@ class Keeper:
             for backend in self.backends:
                 st = self.state[(name, backend.url)]
                 disk_ok, why = self._on_disk_ok(backend, name)
-                warm = st.warm_generation == backend.generation
+                warm = st.warm_generation == backend.generation or not self._warm_up_needed(pin)
                 missing = []
                 if not backend.up:
                     missing.append(f"backend {backend.state}")

@@ -204,6 +204,14 @@ def test_workers_hold_what_fits_and_keep_nothing_warm_themselves(example, ingres
         router = json.loads(r.config["router.json"])
         assert router["maxModelsPerBackend"] == int(loaded)
         assert [m["keepWarm"] for m in router["models"]] == [False] * len(router["models"])
+        assert router["warmUp"] is False  # ready with the models on disk: no load-and-evict round at start
+        startup = ollama["startupProbe"]
+        assert startup["periodSeconds"] * startup["failureThreshold"] <= 60  # no model read into memory first
+
+
+def test_a_chart_without_a_pool_warms_its_models_before_it_is_ready(zoo):
+    routers = [json.loads(r.config["router.json"]) for r in zoo.values() if "router.json" in r.config]
+    assert routers and all("warmUp" not in router for router in routers)  # the router's default: warm every model
 
 
 def test_keda_scales_the_workers_on_the_gateways_queue(example):
