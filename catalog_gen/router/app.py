@@ -120,7 +120,8 @@ class RouterApp:
         self.keeper = Keeper(config, self.backends, self.metrics, self.balancer.dispatch)
         self.keys = ApiKeys(config.api_keys_file) if config.api_keys_file else None
         self.cors = CorsPolicy(config.cors_allowed_origins)
-        self.keep_alive = KeepAlivePolicy(set(self.keeper.pins), config.keep_alive_min, config.keep_alive_max)
+        warm = {name for name, pin in self.keeper.pins.items() if pin.keep_warm}
+        self.keep_alive = KeepAlivePolicy(warm, config.keep_alive_min, config.keep_alive_max)
         self._tasks: list[asyncio.Task] = []
         self.draining = False  # set when the server was told to stop: /router/state says so
 

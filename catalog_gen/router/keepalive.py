@@ -2,11 +2,12 @@
 
 Ollama lets any caller unload a model (``keep_alive: 0``) or pin it in memory
 forever (a negative value). Behind the router:
-- for a required model (the leaf's ``models``) the caller's ``keep_alive`` is
-  dropped: a request without one keeps the duration the router set at warm-up
-  (forever when ``keepWarm``), so no caller can unload or pin it;
-- for any other model a value is clamped to ``[keepAliveMinSeconds,
-  keepAliveMaxSeconds]``; "forever" (negative) becomes the maximum;
+- for a model kept warm (the leaf's ``models`` with ``keepWarm``, the default)
+  the caller's ``keep_alive`` is dropped: a request without one keeps the
+  duration the router set at warm-up (forever), so no caller can unload or pin it;
+- for any other model (``keepWarm: false`` ones too: a pool's workers, whose
+  models the gateway loads and unloads through them) a value is clamped to
+  ``[keepAliveMinSeconds, keepAliveMaxSeconds]``; "forever" (negative) becomes the maximum;
 - a value Ollama would reject (``"300"``, a bool) is left alone: Ollama answers
   its own 400.
 Only bodies that mention ``keep_alive`` are decoded; the rest pass byte for byte.

@@ -116,7 +116,7 @@ def test_add_drain_remove_and_kill_under_load_lose_nothing_beyond_the_retry(tmp_
         for thread in threads:
             thread.join(timeout=40)
     failures = [o for o in outcomes if o[0] != 200]
-    assert len(outcomes) > 100, f"the load ran ({len(outcomes)} requests)"
+    assert len(outcomes) > 30, f"the load ran ({len(outcomes)} requests)"
     assert served_count(d4) > 0, "the added worker took requests"
     # one slot per model on the killed worker: at most one request was in flight there when it died; it ends
     # with 502 (no reply yet) or, when its stream had started, with an error line in the stream

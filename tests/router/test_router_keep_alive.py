@@ -70,3 +70,15 @@ def test_policy_leaves_bodies_alone_that_do_not_mention_keep_alive():
 def test_min_above_max_is_a_config_error():
     with pytest.raises(InputError, match="keepAliveMaxSeconds"):
         load_config(None, backends=["http://127.0.0.1:1"], keep_alive_min=100, keep_alive_max=10)
+
+
+def test_a_required_model_not_kept_warm_is_bounded_not_dropped(double, double_url):
+    """A pool worker lists its models with keepWarm false: the gateway's keep_alive 0 must reach Ollama."""
+    with run_router([double_url], models=[f"{TEXT},keepWarm=false"], keep_alive_max=600) as router:
+        httpx.post(router.url + "/api/generate", json={"model": TEXT, "prompt": "", "keep_alive": 0}, timeout=10)
+        httpx.post(router.url + "/api/generate", json={"model": TEXT, "prompt": "x", "keep_alive": -1}, timeout=10)
+        sent = [b for b in paths(double, "/api/generate") if b and "keep_alive" in b]  # (warm-ups carry none)
+        assert [(b["prompt"], b["keep_alive"]) for b in sent] == [("", 0), ("x", 600)]
+    with run_router([double_url], models=[TEXT]) as warm:  # kept warm: dropped, as before
+        httpx.post(warm.url + "/api/generate", json={"model": TEXT, "prompt": "x", "keep_alive": 0}, timeout=10)
+        assert "keep_alive" not in [b for b in paths(double, "/api/generate") if b and b.get("prompt") == "x"][-1]
