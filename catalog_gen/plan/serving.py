@@ -31,7 +31,7 @@ def add_router(ctx: PlanContext) -> None:
           "Secret holding API keys (one per line); null disables keys.")
     slots = slots_per_process(ctx)
     v.section("router.config", "Settings written into router.json.")
-    v.put("router.config.slotsPerBackend", slots, "Requests in flight per Ollama process.")
+    v.put("router.config.slotsPerBackend", slots, "Requests in flight per loaded model and Ollama process (OLLAMA_NUM_PARALLEL).")
     v.put("router.config.maxQueue", leaf.router.queue_limit, "Requests that may wait for a slot; past it, 429.")
     v.put("router.config.queueTimeoutSeconds", seconds(leaf.router.queue_timeout), "Longest wait for a slot; past it, 503.")
     v.put("router.config.idleUnloadSeconds", seconds(leaf.router.idle_unload), "Unload models not kept warm after this idle time.")
@@ -60,7 +60,7 @@ def add_router(ctx: PlanContext) -> None:
           "Resources of the router container.")
     if ctx.router:
         ports = f"{OLLAMA_BASE_PORT}{f'-{OLLAMA_BASE_PORT + processes - 1}' if processes > 1 else ''}"
-        ctx.decide("router", f"on, {processes} backend(s) on 127.0.0.1:{ports}, {slots} slot(s) each, "
+        ctx.decide("router", f"on, {processes} backend(s) on 127.0.0.1:{ports}, {slots} slot(s) per loaded model each, "
                    f"queue {leaf.router.queue_limit}, API keys {'from Secret ' + secret.name if secret else 'off'}",
                    "Ollama listens on loopback only; the Service and probes go through the router")
     else:
