@@ -778,5 +778,3 @@ class OllamaInferenceLoad(Strict):
             return list(self.models)
         return [ModelSpec(name=self.model)]
 
-
-LEAF_MODELS: dict[str, type[Strict]] = {WORKLOAD_TYPE: OllamaInferenceLoad}

@@ -19,7 +19,7 @@ Usage::
         proc.set_model("llama3.1:8b", answer_empty=True)
         proc.kill()                            # SIGKILL: connections drop mid-stream
 
-What it does, from ``/work/shared/ollama-api.md`` and Ollama's server code: every
+What it does, from ``../shared/ollama-api.md`` and Ollama's server code: every
 route of Ollama's API in both dialects (NDJSON ``/api/*`` streaming unless
 ``"stream": false``; SSE ``/v1/*`` only with ``"stream": true`` ending in ``[DONE]``),
 the error bodies and status codes, the host check (403, no body), empty prompt =

@@ -1,4 +1,4 @@
-"""Fixtures for checking the Ollama double against /work/shared/ollama-api.md."""
+"""Fixtures for checking the Ollama double against ../shared/ollama-api.md."""
 
 from __future__ import annotations
 
