@@ -196,6 +196,22 @@ class Backend:
             raise UpstreamError(f"{self.url}{path} answered {type(data).__name__}, not an object", before_response=False)
         return data
 
+    def adopt_loaded(self, listed: set[str], sent: float) -> bool:
+        """Take the models a poll sent at ``sent`` listed as loaded; True when the set changed.
+
+        A model used after the poll was sent stays (the poll may predate its load); one being unloaded goes.
+        """
+        now = time.monotonic()
+        for model in listed - self.loaded:
+            self.last_used.setdefault(model, now)
+        kept = {m for m in self.loaded if self.last_used.get(m, 0) >= sent or self.inflight_by_model.get(m)}
+        new = (listed | kept) - set(self.unloading)
+        if new == self.loaded:
+            return False
+        self.loaded = new
+        self._loaded_gauge.set(len(new))
+        return True
+
     async def poll(self, timeout: float) -> bool:
         """One health round: the half-open probe, or /api/ps + /api/tags. Returns True if the state changed."""
         if self.state == "open":
@@ -219,14 +235,7 @@ class Backend:
                       if isinstance(m.get("size"), int) and not isinstance(m.get("size"), bool)}
         self.on_disk_ok = True
         listed = {normalize_model(str(m.get("name", ""))) for m in ps.get("models") or [] if isinstance(m, dict)}
-        now = time.monotonic()
-        for model in listed - self.loaded:
-            self.last_used.setdefault(model, now)
-        kept = {m for m in self.loaded if self.last_used.get(m, 0) >= sent or self.inflight_by_model.get(m)}
-        new = (listed | kept) - set(self.unloading)
-        if new != self.loaded:
-            self.loaded = new
-            self._loaded_gauge.set(len(new))
+        if self.adopt_loaded(listed, sent):
             changed = True
         for model in list(self.last_used):
             if model not in self.loaded and not self.inflight_by_model.get(model):

@@ -153,14 +153,7 @@ class WorkerBackend(Backend):
         self.idle_seconds = idle
         total_own = sum(own.values())
         self.external = max(0, _int(state.get("inflight")) + _int(state.get("queue")) - total_own)
-        now = time.monotonic()
-        for model in listed - self.loaded:
-            self.last_used.setdefault(model, now)
-        kept = {m for m in self.loaded if self.last_used.get(m, 0) >= sent or self.inflight_by_model.get(m)}
-        new = (listed | kept) - set(self.unloading)
-        if new != self.loaded:
-            self.loaded = new
-            self._loaded_gauge.set(len(new))
+        self.adopt_loaded(listed, sent)
 
 
 def _int(value) -> int:
@@ -245,13 +238,6 @@ class GatewayKeeper(Keeper):
         body = {"ready": ready, "role": "gateway", "discoverySynced": self.synced, "workersReady": ready_workers,
                 "workers": workers, "models": models}
         return ready, body
-
-    def update_ready(self) -> bool:
-        ready, body = self.readiness()
-        for model in body["models"]:
-            self.metrics.model_ready.labels(normalize_model(model["name"])).set(1 if model["ready"] else 0)
-        self.metrics.ready.set(1 if ready else 0)
-        return ready
 
 
 class GatewayApp(RouterApp):
