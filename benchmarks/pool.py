@@ -201,16 +201,7 @@ class Unavailable(Exception):
     """A policy that cannot run here (say why in the report)."""
 
 
-NGINX_POOL_CONF = """
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-  client_body_temp_path {dir}/body; proxy_temp_path {dir}/proxy;
-  fastcgi_temp_path {dir}/fastcgi; uwsgi_temp_path {dir}/uwsgi; scgi_temp_path {dir}/scgi;
-  upstream pool {{ {balance} {servers} keepalive 64; }}
+NGINX_POOL_CONF = rb.NGINX_HEAD + """  upstream pool {{ {balance} {servers} keepalive 64; }}
   server {{
     listen 127.0.0.1:{port};
     location / {{

@@ -252,7 +252,8 @@ def find_nginx() -> str:
     return shutil.which("nginx") or "/usr/sbin/nginx"
 
 
-NGINX_CONF = """
+# The part of an nginx.conf every benchmark here shares: one worker, no logs, temp files in {dir}.
+NGINX_HEAD = """
 worker_processes 1;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
@@ -261,7 +262,8 @@ http {{
   access_log off;
   client_body_temp_path {dir}/body; proxy_temp_path {dir}/proxy;
   fastcgi_temp_path {dir}/fastcgi; uwsgi_temp_path {dir}/uwsgi; scgi_temp_path {dir}/scgi;
-  keepalive_requests 10000000;
+"""
+NGINX_CONF = NGINX_HEAD + """  keepalive_requests 10000000;
   upstream ollama {{ server 127.0.0.1:{upstream}; keepalive 64; keepalive_requests 10000000; }}
   server {{
     listen 127.0.0.1:{port};
